@@ -1,0 +1,526 @@
+"""CIFAR-10 subsets as uint8 tensors, and the two ways of feeding them to a model.
+
+A split is held whole in memory as one ``(N, 3, 32, 32)`` uint8 tensor: the
+lab's 15,000 training images take 46 MB, so there is no reason to stream them.
+Two input paths share the same augmentation and normalisation:
+
+* the fast path (:class:`TensorLoader`, the default) keeps the split on the
+  training device and crops, flips and normalises whole batches there;
+* the reference path (:func:`reference_loader`) is the textbook pipeline of
+  torchvision transforms on PIL images behind a ``DataLoader``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from .files import atomic_write
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+LAB_CLASSES = CIFAR10_CLASSES[:3]
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2023, 0.1994, 0.2010)
+IMAGE_SIZE = 32
+CROP_PADDING = 4
+SPLITS = ("train", "test")
+
+ARCHIVE_FOLDER = "cifar-10-batches-py"
+_ARCHIVE_FILES = {
+    "train": [f"data_batch_{i}" for i in range(1, 6)],
+    "test": ["test_batch"],
+}
+_CACHE_FORMAT = 1
+
+
+class DataError(ValueError):
+    """Input data that cannot be used as it is; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a class subset: images as uint8 ``(N, 3, 32, 32)``, labels 0..k-1."""
+
+    images: Tensor
+    labels: Tensor
+    classes: tuple[str, ...]
+    name: str = "train"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device | str) -> "Split":
+        return Split(self.images.to(device), self.labels.to(device), self.classes, self.name)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = torch.bincount(self.labels.cpu(), minlength=len(self.classes)).tolist()
+        return dict(zip(self.classes, counts))
+
+
+# --------------------------------------------------------------------------- locating data
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: the argument, else ``$LABKIT_DATA``, else ``./data``."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("LABKIT_DATA")
+    return Path(env).expanduser() if env else Path("data")
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where decoded splits are cached: argument, ``$LABKIT_CACHE``, else the user cache folder."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("LABKIT_CACHE"):
+        return Path(os.environ["LABKIT_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "labkit"
+
+
+_HOW_TO_GET_DATA = (
+    "Either point LABKIT_DATA (or --data) at an image-folder copy of CIFAR-10 laid out as "
+    "ROOT/train/<class>/*.jpg and ROOT/test/<class>/*.jpg (such as ../shared/data/cifar10-jpg), "
+    f"or let torchvision download the original archive into ROOT/{ARCHIVE_FOLDER} "
+    "(download=True, or --download on the command line; needs internet)."
+)
+
+
+def _layout(root: Path) -> str:
+    if (root / ARCHIVE_FOLDER).is_dir() or (root.name == ARCHIVE_FOLDER and root.is_dir()):
+        return "archive"
+    if all((root / split).is_dir() for split in SPLITS):
+        return "folder"
+    return "none"
+
+
+def _archive_dir(root: Path) -> Path:
+    return root if root.name == ARCHIVE_FOLDER else root / ARCHIVE_FOLDER
+
+
+def _download(root: Path) -> None:
+    from torchvision.datasets import CIFAR10
+
+    root.mkdir(parents=True, exist_ok=True)
+    CIFAR10(str(root), train=True, download=True)
+
+
+def _check_classes(classes: Sequence[str], available: Sequence[str], where: Path) -> tuple[str, ...]:
+    classes = tuple(classes)
+    if not classes:
+        raise DataError("the class list is empty; name at least one class, for example airplane")
+    unknown = [name for name in classes if name not in available]
+    if unknown:
+        raise DataError(
+            f"unknown class name(s) {', '.join(map(repr, unknown))} in {where}; "
+            f"valid names are: {', '.join(available)}"
+        )
+    if len(set(classes)) != len(classes):
+        raise DataError(f"class list {list(classes)} names a class twice")
+    return classes
+
+
+# --------------------------------------------------------------------------- reading sources
+
+
+def _folder_files(
+    root: Path, split: str, classes: tuple[str, ...], per_class: int | None
+) -> list[list[os.DirEntry]]:
+    split_dir = root / split
+    available = sorted(entry.name for entry in os.scandir(split_dir) if entry.is_dir())
+    if not available:
+        raise DataError(f"{split_dir} holds no class folders; expected {split_dir}/<class>/<image files>")
+    classes = _check_classes(classes, available, split_dir)
+    files = []
+    for name in classes:
+        class_dir = split_dir / name
+        entries = sorted((entry for entry in os.scandir(class_dir) if entry.is_file()), key=lambda e: e.name)
+        if not entries:
+            raise DataError(f"class folder {class_dir} is empty; it must hold that class's images")
+        files.append(_limit(entries, per_class, f"{class_dir}"))
+    return files
+
+
+def _limit(items: list, per_class: int | None, where: str) -> list:
+    if per_class is None:
+        return items
+    if per_class > len(items):
+        raise DataError(
+            f"per-class limit {per_class} is larger than the {len(items)} images in {where}; "
+            f"use a limit of at most {len(items)}, or none for all of them"
+        )
+    return items[:per_class]
+
+
+def _decode(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            size = image.size
+            if size != (IMAGE_SIZE, IMAGE_SIZE):
+                raise DataError(
+                    f"image {path} is {size[0]}x{size[1]} pixels; every image must be "
+                    f"{IMAGE_SIZE}x{IMAGE_SIZE}. Replace or remove it."
+                )
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"cannot read image {path}: {error}. Replace or remove the file.") from error
+
+
+def _read_folder(files: list[list[os.DirEntry]]) -> tuple[np.ndarray, np.ndarray]:
+    flat = [Path(entry.path) for entries in files for entry in entries]
+    labels = np.concatenate([np.full(len(paths), index, dtype=np.int64) for index, paths in enumerate(files)])
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        images = np.stack(list(pool.map(_decode, flat)))
+    return images, labels
+
+
+def _archive_classes(folder: Path) -> list[str]:
+    meta = folder / "batches.meta"
+    if not meta.is_file():
+        raise DataError(f"{meta} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
+    with open(meta, "rb") as handle:
+        return [str(name) for name in pickle.load(handle, encoding="latin1")["label_names"]]
+
+
+def _read_archive(
+    folder: Path, split: str, classes: tuple[str, ...], per_class: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    # The archive is pickled by its authors; this reads only the official file names.
+    available = _archive_classes(folder)
+    classes = _check_classes(classes, available, folder)
+    data, targets = [], []
+    for name in _ARCHIVE_FILES[split]:
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"{path} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
+        try:
+            with open(path, "rb") as handle:
+                batch = pickle.load(handle, encoding="latin1")
+            data.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE))
+            targets.append(np.asarray(batch["labels"], dtype=np.int64))
+        except Exception as error:  # noqa: BLE001 - any failure here means a broken file
+            raise DataError(f"cannot read archive file {path}: {error}. Download it again.") from error
+    images_chw = np.concatenate(data)
+    original = np.concatenate(targets)
+    picked, labels = [], []
+    for index, name in enumerate(classes):
+        rows = np.flatnonzero(original == available.index(name))
+        if len(rows) == 0:
+            raise DataError(f"class {name!r} has no images in the {split} split of {folder}")
+        rows = _limit(list(rows), per_class, f"the {split} split of {folder} for class {name!r}")
+        picked.extend(rows)
+        labels.extend([index] * len(rows))
+    return images_chw[picked].transpose(0, 2, 3, 1), np.asarray(labels, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- caching
+
+
+def _fingerprint(parts: list[str], sources: Sequence[os.DirEntry | Path]) -> str:
+    # Names, sizes and modification times of every source file: any edit to
+    # the data makes a new cache key, without reading a single image.
+    digest = hashlib.sha256("\n".join([f"format={_CACHE_FORMAT}", *parts]).encode())
+    for source in sources:
+        stat = source.stat()
+        digest.update(f"\n{source.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def _cache_load(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["images"], stored["labels"]
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
+        warnings.warn(f"ignoring unreadable cache file {path} ({error}); decoding the images again", stacklevel=3)
+        return None
+
+
+def _cache_save(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    try:
+        atomic_write(path, lambda handle: np.savez(handle, images=images, labels=labels))
+    except OSError as error:
+        warnings.warn(
+            f"could not write the image cache {path} ({error}); set LABKIT_CACHE to a writable folder "
+            "to make the next load fast",
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- public loading API
+
+
+def load_split(
+    split: str = "train",
+    classes: Sequence[str] = LAB_CLASSES,
+    root: str | os.PathLike | None = None,
+    per_class: int | None = None,
+    download: bool = False,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Split:
+    """Load one CIFAR-10 split restricted to ``classes``, labelled 0..k-1 in that order.
+
+    ``per_class`` keeps the first N images of each class (file-name order for an
+    image folder, archive order for the original batches), so subsets are the
+    same on every machine.
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if per_class is not None and per_class < 1:
+        raise DataError(f"per-class limit must be a positive number of images, got {per_class}")
+    if isinstance(classes, str):
+        classes = [name.strip() for name in classes.split(",") if name.strip()]
+    classes = tuple(classes)
+    root = data_root(root)
+    layout = _layout(root)
+    if layout == "none" and download:
+        _download(root)
+        layout = _layout(root)
+    if layout == "none":
+        if not root.exists():
+            raise DataError(
+                f"data root {root} does not exist (set by the data argument, else LABKIT_DATA, else ./data). "
+                + _HOW_TO_GET_DATA
+            )
+        raise DataError(
+            f"data root {root} has the wrong layout: it holds neither {ARCHIVE_FOLDER}/ nor train/ and test/ "
+            "folders. " + _HOW_TO_GET_DATA
+        )
+
+    if layout == "folder":
+        files = _folder_files(root, split, classes, per_class)
+        sources: list = [entry for entries in files for entry in entries]
+    else:
+        folder = _archive_dir(root)
+        sources = [folder / "batches.meta", *(folder / name for name in _ARCHIVE_FILES[split])]
+        sources = [path for path in sources if path.exists()]
+    key = _fingerprint([layout, str(root.resolve()), split, ",".join(classes), str(per_class)], sources)
+    cache_path = cache_root(cache_dir) / f"cifar10-{split}-{key}.npz"
+
+    stored = _cache_load(cache_path) if cache else None
+    if stored is not None:
+        images, labels = stored
+    else:
+        if layout == "folder":
+            images, labels = _read_folder(files)
+        else:
+            images, labels = _read_archive(folder, split, classes, per_class)
+        if cache:
+            _cache_save(cache_path, images, labels)
+    tensor = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+    return Split(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)), classes, split)
+
+
+def load_lab_data(
+    classes: Sequence[str] = LAB_CLASSES,
+    root: str | os.PathLike | None = None,
+    per_class: int | None = None,
+    test_per_class: int | None = None,
+    download: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> tuple[Split, Split]:
+    """The training and test splits of one class subset."""
+    train = load_split("train", classes, root, per_class, download, cache_dir=cache_dir)
+    test = load_split("test", classes, root, test_per_class, download=False, cache_dir=cache_dir)
+    return train, test
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def normalize(images: Tensor) -> Tensor:
+    """uint8 images to normalised float32, in the same operation order as ToTensor+Normalize."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    return images.float().div(255).sub_(mean).div_(std)
+
+
+def crop_and_flip(images: Tensor, rows: Tensor, cols: Tensor, flips: Tensor) -> Tensor:
+    """Random-crop-with-padding and horizontal flip for a whole uint8 batch in one gather.
+
+    ``rows``/``cols`` are each image's crop offset into the zero-padded image
+    (0..2*padding) and ``flips`` says which images are mirrored; this matches
+    ``RandomCrop(32, padding=4)`` followed by ``RandomHorizontalFlip()``.
+    """
+    n, channels, height, width = images.shape
+    padded = F.pad(images, (CROP_PADDING,) * 4)
+    steps_y = torch.arange(height, device=images.device)
+    steps_x = torch.arange(width, device=images.device)
+    y = rows.view(n, 1) + steps_y.view(1, height)
+    x_forward = cols.view(n, 1) + steps_x.view(1, width)
+    x = torch.where(flips.view(n, 1).bool(), x_forward.flip(1), x_forward)
+    batch = torch.arange(n, device=images.device).view(n, 1, 1, 1)
+    channel = torch.arange(channels, device=images.device).view(1, channels, 1, 1)
+    return padded[batch, channel, y.view(n, 1, height, 1), x.view(n, 1, 1, width)]
+
+
+def _epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    # Seeding per epoch makes each epoch's order and augmentation depend only on
+    # (seed, epoch), which is what lets a resumed run repeat an uninterrupted one.
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed * 100_003 + epoch)
+    return generator
+
+
+class TensorLoader:
+    """Batches drawn from a split that lives on the training device.
+
+    Shuffling, crops and flips for a whole epoch are drawn up front on the
+    device, so iterating costs one gather and one normalisation per batch and no
+    host work per image.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        train: bool,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        channels_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        self.device = torch.device(device)
+        self.images = split.images.to(self.device)
+        self.labels = split.labels.to(self.device)
+        self.classes = split.classes
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = seed
+        self.channels_last = channels_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.labels)
+        if self.train:
+            generator = _epoch_generator(self.seed, self.epoch, self.device)
+            order = torch.randperm(n, generator=generator, device=self.device)
+            span = 2 * CROP_PADDING + 1
+            offsets = torch.randint(0, span, (2, n), generator=generator, device=self.device)
+            flips = torch.randint(0, 2, (n,), generator=generator, device=self.device)
+        for start in range(0, n, self.batch_size):
+            if self.train:
+                index = order[start : start + self.batch_size]
+                batch = crop_and_flip(self.images[index], offsets[0, index], offsets[1, index], flips[index])
+                labels = self.labels[index]
+            else:
+                batch = self.images[start : start + self.batch_size]
+                labels = self.labels[start : start + self.batch_size]
+            batch = normalize(batch)
+            if self.channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            yield batch, labels
+
+
+# --------------------------------------------------------------------------- reference path
+
+
+def reference_transform(train: bool):
+    """The lab's torchvision pipeline, as a textbook would write it."""
+    from torchvision import transforms
+
+    steps = [transforms.RandomCrop(IMAGE_SIZE, padding=CROP_PADDING), transforms.RandomHorizontalFlip()] if train else []
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """A split seen one PIL image at a time, for the reference pipeline."""
+
+    def __init__(self, split: Split, transform) -> None:
+        self.images = split.images.permute(0, 2, 3, 1).contiguous().numpy()
+        self.labels = split.labels.tolist()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[index])), self.labels[index]
+
+
+class ReferenceLoader:
+    """``DataLoader`` over PIL images, reseeded per epoch like :class:`TensorLoader`."""
+
+    def __init__(self, split: Split, batch_size: int, train: bool, seed: int = 0, num_workers: int = 0) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        self.dataset = ImageDataset(split.to("cpu"), reference_transform(train))
+        self.classes = split.classes
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = seed
+        self.num_workers = num_workers
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        generator = _epoch_generator(self.seed, self.epoch, torch.device("cpu"))
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            shuffle=self.train,
+            generator=generator,
+            num_workers=self.num_workers,
+            persistent_workers=False,
+        )
+        if self.num_workers == 0 and self.train:
+            # Transforms then draw from the global generator; fork it so the
+            # epoch's augmentation depends on (seed, epoch) alone.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+                yield from loader
+        else:
+            yield from loader
+
+
+def make_loader(
+    split: Split,
+    batch_size: int,
+    train: bool,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    path: str = "fast",
+    channels_last: bool = False,
+    num_workers: int = 0,
+):
+    """A loader for ``split`` on the chosen input path (``"fast"`` or ``"reference"``)."""
+    if path == "fast":
+        return TensorLoader(split, batch_size, train, device, seed, channels_last)
+    if path == "reference":
+        return ReferenceLoader(split, batch_size, train, seed, num_workers)
+    raise ValueError(f"unknown input path {path!r}; use 'fast' or 'reference'")

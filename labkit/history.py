@@ -1,0 +1,71 @@
+"""The record of a training run: per-epoch metrics plus facts about the run."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .files import atomic_write_text
+
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+
+
+@dataclass
+class History:
+    """Per-epoch metrics (accuracies as fractions in [0, 1], times in seconds).
+
+    ``info`` holds what a reader needs to trust the numbers: model, parameter
+    count, device name, torch version, recipe and profile.
+    """
+
+    epochs: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+    # The last test pass (predictions and targets) of the run that produced
+    # this history; kept in memory for plots, never written to JSON.
+    last_evaluation: Any = field(default=None, repr=False, compare=False)
+
+    def append(self, epoch: int, **metrics: float) -> None:
+        missing = set(METRICS) - set(metrics)
+        if missing:
+            raise ValueError(f"missing metrics for epoch {epoch}: {sorted(missing)}")
+        self.epochs.append(epoch)
+        for name in METRICS:
+            getattr(self, name).append(float(metrics[name]))
+
+    @property
+    def total_seconds(self) -> float:
+        """Training time of the run: every epoch's training and test pass."""
+        return float(sum(self.seconds))
+
+    def final(self) -> dict[str, float]:
+        """The last epoch's metrics and the total time."""
+        if not self.epochs:
+            raise ValueError("the history is empty: no epoch has finished")
+        last = {name: getattr(self, name)[-1] for name in METRICS if name != "seconds"}
+        return {"epochs": self.epochs[-1], **last, "total_seconds": self.total_seconds}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in ("epochs", *METRICS)}
+        return {**data, "info": dict(self.info), "finished": self.finished, "total_seconds": self.total_seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "History":
+        known = {name: data[name] for name in ("epochs", *METRICS, "info", "finished") if name in data}
+        return cls(**known)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write JSON atomically, so a crash never leaves half a file."""
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "History":
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle))

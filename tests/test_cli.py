@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from labkit import cli
+
+SMALL = ["--model", "vgg11", "--epochs", "1", "--batch-size", "8", "--per-class", "4", "--no-progress", "--device", "cpu"]
+
+
+def train(image_folder, out, *extra):
+    return cli.main(["train", "--data", str(image_folder), "--out", str(out), *SMALL, *extra])
+
+
+def test_help_documents_every_option():
+    parser = cli.build_parser()
+    train_parser = parser._subparsers._group_actions[0].choices["train"]
+    text = train_parser.format_help()
+    for action in train_parser._actions:
+        for option in action.option_strings:
+            assert option in text
+        assert action.help, f"{action.option_strings} has no help text"
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "labkit", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--per-class" in result.stdout
+
+
+def test_train_writes_history_checkpoint_and_figures(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(image_folder, out) == 0
+    assert {p.name for p in out.iterdir()} == {"history.json", "checkpoint.pt", "curves.png", "predictions.png", "confusion.png"}
+    history = json.loads((out / "history.json").read_text())
+    assert history["finished"] and history["epochs"] == [1]
+    assert history["info"]["model"] == "vgg11" and history["info"]["train_images"] == 12
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "train accuracy" in printed
+
+
+def test_refuses_to_overwrite_a_finished_run_unless_told(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(image_folder, out) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert train(image_folder, out) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert train(image_folder, out, "--overwrite") == 0
+
+
+def test_resume_continues_an_unfinished_run(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(image_folder, out) == 0
+    (out / "history.json").unlink()  # as if the run had been killed after its checkpoint
+    assert train(image_folder, out) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *SMALL[:2], "--epochs", "2",
+                     *SMALL[4:], "--resume"]) == 0  # fmt: skip
+    assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
+    assert "resumed from" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model", "vgg17"], "unknown model 'vgg17'"),
+        (["--classes", "airplane,plane"], "unknown class name"),
+        (["--per-class", "99"], "per-class limit 99 is larger"),
+    ],
+)
+def test_bad_input_exits_2_with_one_readable_line(image_folder, tmp_path, capsys, arguments, message):
+    out = tmp_path / "run"
+    assert train(image_folder, out, *arguments) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_invalid_numbers_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--out", "x", "--epochs", "0"])
+    assert exit_info.value.code == 2 and "at least 1" in capsys.readouterr().err

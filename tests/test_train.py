@@ -1,0 +1,183 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from labkit import models, train
+from labkit.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from labkit.data import Split, TensorLoader, load_split
+from labkit.history import History
+
+
+def tiny_vgg(num_classes=3):
+    # VGG configuration A with a narrow classifier: the lab's building blocks at test speed.
+    return models.vgg11(num_classes=num_classes, hidden=64)
+
+
+def random_split(count=48, classes=3, seed=0, name="train"):
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    return Split(images, torch.arange(count) % classes, tuple("abc"[:classes]), name)
+
+
+def test_a_few_steps_on_one_batch_drive_the_loss_far_down():
+    torch.manual_seed(0)
+    model = tiny_vgg()
+    split = random_split(16)
+    optimizer = train.make_optimizer(model)
+    batch, labels = next(iter(TensorLoader(split, batch_size=16, train=False)))
+    losses = []
+    model.train()
+    for _ in range(25):
+        loss = nn.functional.cross_entropy(model(batch), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0], losses
+
+
+class FixedLogits(nn.Module):
+    """Ignores pixels and returns the logits stored for each image's first pixel value."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.register_buffer("table", torch.tensor(table, dtype=torch.float32))
+
+    def forward(self, x):
+        index = x[:, 0, 0, 0].round().long()
+        return self.table[index]
+
+
+def test_evaluate_matches_a_hand_computed_case():
+    # Three images; the model is right on images 0 and 2 and wrong on image 1.
+    logits = [[2.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 3.0, 0.0]]
+    images = torch.arange(3, dtype=torch.float32).view(3, 1, 1, 1).expand(3, 3, 2, 2)
+    labels = torch.tensor([0, 1, 1])
+    loader = [(images[:2], labels[:2]), (images[2:], labels[2:])]
+    result = train.evaluate(FixedLogits(logits), loader)
+    expected_loss = (
+        -math.log(math.e**2 / (math.e**2 + 2)) - math.log(1 / (2 + math.e)) - math.log(math.e**3 / (math.e**3 + 2))
+    ) / 3
+    assert result.accuracy == pytest.approx(2 / 3)
+    assert result.loss == pytest.approx(expected_loss, rel=1e-6)
+    assert result.predictions.tolist() == [0, 2, 1]
+    assert result.targets.tolist() == [0, 1, 1]
+
+
+def run(epochs, checkpoint=None, resume=False, seed=0):
+    torch.manual_seed(seed)
+    model = tiny_vgg()
+    return train.fit(
+        model, random_split(48), random_split(24, seed=1, name="test"), epochs=epochs, batch_size=16,
+        device="cpu", seed=seed, checkpoint=checkpoint, resume=resume, progress=False, log=None,
+    )  # fmt: skip
+
+
+def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
+    uninterrupted = run(2)
+    checkpoint = tmp_path / "checkpoint.pt"
+    run(1, checkpoint)
+    assert load_checkpoint(checkpoint)["epoch"] == 1
+    resumed = run(2, checkpoint, resume=True, seed=0)
+    assert resumed.finished and resumed.epochs == [1, 2]
+    for metric in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert getattr(resumed, metric) == getattr(uninterrupted, metric), metric
+
+
+def test_different_seeds_give_different_runs():
+    assert run(1, seed=0).train_loss != run(1, seed=1).train_loss
+
+
+def test_history_records_every_epoch_and_round_trips_through_json(tmp_path):
+    history = run(2)
+    assert history.epochs == [1, 2] and len(history.seconds) == 2 and history.total_seconds > 0
+    assert all(0 <= acc <= 1 for acc in history.train_acc + history.test_acc)
+    assert history.info["parameters"] == models.count_parameters(tiny_vgg())
+    history.save(tmp_path / "history.json")
+    loaded = History.load(tmp_path / "history.json")
+    assert loaded == history and loaded.final()["total_seconds"] == pytest.approx(history.total_seconds)
+
+
+def test_non_finite_loss_stops_training_naming_epoch_and_step(tmp_path):
+    model = tiny_vgg()
+    with torch.no_grad():
+        model.classifier[-1].bias.fill_(float("nan"))
+    with pytest.raises(train.NonFiniteLossError, match="epoch 1, step 1"):
+        train.fit(model, random_split(32), random_split(8, name="test"), epochs=2, batch_size=16,
+                  device="cpu", checkpoint=tmp_path / "c.pt", progress=False, log=None)  # fmt: skip
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    train.fit(tiny_vgg(), random_split(16), random_split(8, name="test"), epochs=1, batch_size=16, device="cpu",
+              checkpoint=checkpoint, info={"model": "vgg11"}, progress=False, log=None)  # fmt: skip
+    with pytest.raises(CheckpointError, match="model 'vgg11', not 'resnet18'"):
+        train.fit(models.resnet18(), random_split(16), random_split(8, name="test"), epochs=2, device="cpu",
+                  checkpoint=checkpoint, resume=True, info={"model": "resnet18"}, progress=False, log=None)  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"lr": -0.1}, {"batch_size": 0}])
+def test_bad_recipe_values_are_rejected(bad):
+    arguments = {"epochs": 1, "lr": 0.01, "batch_size": 8, **bad}
+    with pytest.raises(ValueError, match="must be greater than zero"):
+        train.fit(tiny_vgg(), random_split(8), random_split(8, name="test"), device="cpu", progress=False, **arguments)
+
+
+def test_resolve_device():
+    assert train.resolve_device("cpu") == torch.device("cpu")
+    assert train.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no usable CUDA GPU"):
+            train.resolve_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        train.resolve_device("gpu0")
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"epoch": 1, "weights": torch.ones(3)}, path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # the kill arrives between writing the temporary file and the rename
+
+    monkeypatch.setattr("labkit.files.os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"epoch": 2, "weights": torch.zeros(3)}, path)
+    state = load_checkpoint(path)
+    assert state["epoch"] == 1 and torch.equal(state["weights"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+class Payload:
+    pass
+
+
+def test_checkpoint_holding_a_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": 1, "epoch": 1, "payload": Payload()}, path)
+    with pytest.raises(CheckpointError, match="objects other than tensors"):
+        load_checkpoint(path)
+
+
+def test_truncated_checkpoint_is_reported(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"epoch": 1, "weights": torch.ones(1000)}, path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="damaged or truncated"):
+        load_checkpoint(path)
+
+
+@pytest.mark.shared_data
+def test_vgg16_learns_on_real_images(shared_data):
+    """Two epochs on 150 real images move the lab model well above chance on those images."""
+    torch.manual_seed(0)
+    split = load_split("train", root=shared_data, per_class=50)
+    history = train.fit(models.vgg16(), split, split, epochs=2, batch_size=32, device="cpu",
+                        progress=False, log=None)  # fmt: skip
+    assert history.train_loss[1] < history.train_loss[0]
