@@ -36,7 +36,7 @@ def test_vgg16_structure():
     pools = layers_of(model, nn.MaxPool2d)
     assert len(pools) == 5 and all(p.kernel_size == 2 and p.stride == 2 for p in pools)
     linears = layers_of(model, nn.Linear)
-    assert [(l.in_features, l.out_features) for l in linears] == [(512, 4096), (4096, 4096), (4096, 3)]
+    assert [(layer.in_features, layer.out_features) for layer in linears] == [(512, 4096), (4096, 4096), (4096, 3)]
     assert not layers_of(model, nn.Dropout)
 
 
