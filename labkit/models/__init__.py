@@ -7,6 +7,7 @@ from typing import Callable
 from torch import nn
 
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .summary import summary
 from .vgg import VGG, cfgs, make_layers, vgg11, vgg13, vgg16, vgg19
 
 BUILDERS: dict[str, Callable[..., nn.Module]] = {
@@ -38,5 +39,5 @@ def count_parameters(model: nn.Module) -> int:
 __all__ = [
     "BUILDERS", "BasicBlock", "Bottleneck", "ResNet", "VGG", "build", "cfgs", "count_parameters",
     "make_layers", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "vgg11", "vgg13", "vgg16", "vgg19",
+    "summary", "vgg11", "vgg13", "vgg16", "vgg19",
 ]  # fmt: skip
