@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -93,11 +94,161 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format (default: on for CUDA)"
     )
+    train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT_NAME}")
     train.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     train.add_argument("--no-progress", action="store_true", help="no progress bars, only one line per epoch")
     train.set_defaults(handler=run_train)
+
+    report = commands.add_parser(
+        "report",
+        help="run both lab notebooks headless and build report/",
+        description=(
+            "Execute notebooks/vgg16_lab.ipynb and notebooks/resnet50_lab.ipynb with papermill, render them "
+            "to HTML and write report/index.html with both labs' results beside the reference lab. The new "
+            "report replaces the old one only if every notebook succeeds."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    report.add_argument(
+        "--profile", default=None,
+        help="full, quick or smoke (default: $LABKIT_PROFILE, else full; see labkit/profiles.py)",
+    )  # fmt: skip
+    report.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="papermill parameter for both notebooks, e.g. -p epochs 3 -p device cuda (repeatable)",
+    )  # fmt: skip
+    report.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks with")
+    report.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder holding the lab notebooks")
+    report.add_argument("--report-dir", type=Path, default=Path("report"), help="where the rendered report goes")
+    report.add_argument(
+        "--runs-dir", type=Path, default=Path("runs/report"), help="scratch folder for the runs' checkpoints"
+    )
+    report.set_defaults(handler=run_report)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure training speed: model step, fast path, reference path, evaluation",
+        description=(
+            "Measure, for each model on one device: the model step alone on random tensors (the ceiling), "
+            "the fast input path end to end, the torchvision reference path end to end, and evaluation. "
+            "Prints images/s, the fast/reference and fast/ceiling ratios, FLOPs per image (counted by "
+            "torch.utils.flop_counter), achieved TFLOP/s and peak memory. Images are random uint8 tensors: "
+            "the speed of every path is the same as on real data."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    bench.add_argument("--model", default="vgg16,resnet50", help="comma-separated model names")
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    bench.add_argument("--batch-size", type=_positive_int, default=BATCH_SIZE, help="training batch size")
+    bench.add_argument("--eval-batch-size", type=_positive_int, default=EVAL_BATCH_SIZE, help="evaluation batch size")
+    bench.add_argument("--steps", type=_positive_int, default=10, help="timed steps per measurement")
+    bench.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
+    bench.add_argument("--workers", type=int, default=2, help="DataLoader workers for the reference path")
+    bench.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
+    bench.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last (default: on for CUDA)"
+    )
+    bench.add_argument("--compile", action="store_true", help="torch.compile the model (compile time reported apart)")
+    bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+    bench.add_argument(
+        "--markdown", type=Path, default=None, metavar="PATH", help="also write a Markdown report (e.g. report/benchmarks.md)"
+    )
+    bench.set_defaults(handler=run_bench)
+
+    data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    verify = data_commands.add_parser(
+        "verify",
+        help="check an image folder against a SHA-256 list",
+        description=(
+            "Check every file under --data against a list of 'SHA256  relative/path' lines (the format of "
+            "sha256sum, and of ../shared/data/cifar10-jpg.sha256). Reports missing, extra and changed files "
+            "and exits 1 on any difference."
+        ),
+    )
+    verify.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
+    verify.add_argument("--sha256", default=None, help="checksum list (default: ROOT.sha256 beside the folder)")
+    verify.set_defaults(handler=run_verify)
     return parser
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from .data import data_root
+    from .verify import verify
+
+    root = data_root(args.data)
+    result = verify(root, args.sha256)
+    for label, names in (("missing", result.missing), ("extra", result.extra), ("changed", result.changed)):
+        for name in names[:20]:
+            print(f"{label}: {name}")
+        if len(names) > 20:
+            print(f"{label}: ... and {len(names) - 20} more")
+    print(
+        f"{root}: {result.checked:,} files checked; {len(result.missing)} missing, {len(result.extra)} extra, "
+        f"{len(result.changed)} changed -> {'OK' if result.ok else 'DIFFERENT'}"
+    )
+    return 0 if result.ok else 1
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import run_benchmarks
+    from .models import BUILDERS
+
+    models = [name.strip().lower() for name in args.model.split(",") if name.strip()]
+    unknown = [name for name in models if name not in BUILDERS]
+    if unknown or not models:
+        raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(BUILDERS)}")
+    command = (
+        f"python -m labkit bench --model {','.join(models)} --device {args.device} --batch-size {args.batch_size} "
+        f"--steps {args.steps} --warmup {args.warmup} --workers {args.workers}"
+    )
+    run_benchmarks(
+        models, json_path=args.json, markdown_path=args.markdown, command=command, device=args.device,
+        batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, bf16=args.bf16, channels_last=args.channels_last, compile_model=args.compile,
+        workers=args.workers, eval_batch_size=args.eval_batch_size,
+    )  # fmt: skip
+    return 0
+
+
+def _literal(text: str):
+    """Parameter values as Python literals where they parse (3, 0.1, None, True), else strings."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .batch import NotebookFailed, absolute_data_root, build_report, estimate_full_recipe
+    from .profiles import get_profile
+    from .train import resolve_device
+
+    # papermill streams each cell's output through its logger: show it live.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parameters = {name: _literal(value) for name, value in args.parameter}
+    if args.profile:
+        parameters["profile"] = args.profile
+    profile = get_profile(parameters.get("profile"))
+    device = resolve_device(str(parameters.get("device", "auto")))
+    absolute_data_root()
+    if profile.name == "full" and device.type != "cuda":
+        print(f"No CUDA GPU here: the full recipe runs on {device}. Measuring a training step to estimate its time:")
+        estimate = estimate_full_recipe(str(device))
+        print(
+            f"The full recipe would take about {sum(estimate.values()) / 3600:.1f} h on this machine. "
+            "For a CPU-sized run, stop now (Ctrl-C) and use the quick profile instead:\n"
+            "  LABKIT_PROFILE=quick make report    or    python -m labkit report --profile quick",
+            flush=True,
+        )
+    try:
+        build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel)
+    except NotebookFailed as error:
+        print(f"labkit: error: {error}. The previous report in {args.report_dir} is unchanged.", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
@@ -125,9 +276,9 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from . import plots
     from .data import load_lab_data
     from .models import build
+    from .report import save_run
     from .train import fit, lab_epochs, resolve_device, seed_everything
 
     out: Path = args.out
@@ -150,21 +301,12 @@ def run_train(args: argparse.Namespace) -> int:
         model, train_split, test_split, epochs=epochs, batch_size=args.batch_size, lr=args.lr,
         momentum=args.momentum, weight_decay=args.weight_decay, device=device, seed=args.seed,
         input_path=args.input_path, num_workers=args.workers, channels_last=args.channels_last, bf16=args.bf16,
+        compile_model=args.compile,
         eval_batch_size=args.eval_batch_size, checkpoint=out / CHECKPOINT_NAME, resume=args.resume,
         info={"model": args.model, "per_class": args.per_class, "test_per_class": args.test_per_class},
         progress=not args.no_progress,
     )  # fmt: skip
-    evaluation = history.last_evaluation
-    figures = {
-        "curves.png": plots.training_curves(history, title=args.model),
-        "predictions.png": plots.prediction_grid(
-            test_split.images, evaluation.targets, evaluation.predictions, test_split.classes
-        ),
-        "confusion.png": plots.confusion_matrix(evaluation.targets, evaluation.predictions, test_split.classes),
-    }
-    for name, figure in figures.items():
-        figure.savefig(out / name, dpi=FIGURE_DPI)
-    history.save(out / HISTORY_NAME)
+    save_run(out, history, test_split, title=args.model, dpi=FIGURE_DPI)
     final = history.final()
     print(
         f"{args.model}: train accuracy {final['train_acc']:.2%}, test accuracy {final['test_acc']:.2%} "

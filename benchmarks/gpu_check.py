@@ -1,0 +1,94 @@
+"""The GPU rows of report/benchmarks.md: the whole lab recipe timed on one GPU.
+
+Runs, on the chosen device: the benchmark of both models (bf16 + channels_last,
+the CUDA defaults), then the full VGG16 lab (20 epochs) and ResNet50 lab (15
+epochs) with the fast path in bf16, and the same runs in fp32 on the same seed
+to check that bf16 costs no accuracy. Prints a Markdown table and writes JSON.
+
+    python benchmarks/gpu_check.py --subset .gpu/subset.npz --out $OUT
+
+``--subset`` is the lab's 3-class split saved by ``--export`` on a machine that
+has the data (the GPU machine cannot see ../shared):
+
+    python benchmarks/gpu_check.py --export .gpu/subset.npz
+
+``--smoke`` shrinks everything so the script itself can be tested on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from labkit import models, train
+from labkit.bench import run_benchmarks
+from labkit.data import LAB_CLASSES, Split, load_lab_data
+
+
+def export(path: Path) -> None:
+    train_split, test_split = load_lab_data()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, train_images=train_split.images.numpy(), train_labels=train_split.labels.numpy(),
+        test_images=test_split.images.numpy(), test_labels=test_split.labels.numpy(),
+    )  # fmt: skip
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): {len(train_split):,} + {len(test_split):,} images")
+
+
+def load(path: Path) -> tuple[Split, Split]:
+    with np.load(path) as stored:
+        return (
+            Split(torch.from_numpy(stored["train_images"]), torch.from_numpy(stored["train_labels"]), LAB_CLASSES, "train"),
+            Split(torch.from_numpy(stored["test_images"]), torch.from_numpy(stored["test_labels"]), LAB_CLASSES, "test"),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subset", type=Path, help="the saved 3-class split (see --export)")
+    parser.add_argument("--export", type=Path, help="save the 3-class split from $LABKIT_DATA here and stop")
+    parser.add_argument("--out", type=Path, default=Path("."), help="folder for gpu_check.json")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to test the script on a CPU")
+    args = parser.parse_args()
+    if args.export:
+        export(args.export)
+        return
+
+    train_split, test_split = load(args.subset)
+    epochs = {"vgg16": 20, "resnet50": 15}
+    if args.smoke:
+        train_split = Split(train_split.images[::500], train_split.labels[::500], LAB_CLASSES, "train")
+        test_split = Split(test_split.images[::300], test_split.labels[::300], LAB_CLASSES, "test")
+        epochs = {"vgg16": 1, "resnet50": 1}
+    device = train.resolve_device(args.device)
+    started = time.perf_counter()
+    sizes = {"batch_size": 8, "eval_batch_size": 16, "steps": 2, "warmup": 1} if args.smoke else {"steps": 30, "warmup": 5}
+    bench = run_benchmarks(["vgg16", "resnet50"], device=device, workers=2, **sizes)
+    rows, runs = [], {}
+    for name, count in epochs.items():
+        for precision in ("bf16", "fp32"):
+            bf16 = precision == "bf16" and device.type == "cuda"
+            train.seed_everything(0)
+            history = train.fit(models.build(name), train_split, test_split, epochs=count, device=device, seed=0,
+                                bf16=bf16, progress=False)  # fmt: skip
+            final = history.final()
+            runs[f"{name}-{precision}"] = history.to_dict()
+            rows.append(f"| {name} | {precision} | {count} | {final['total_seconds']:.1f} s | "
+                        f"{100 * final['train_acc']:.2f}% | {100 * final['test_acc']:.2f}% | {history.info['device_name']} |")
+    table = "\n".join(["| model | precision | epochs | training time | train acc | test acc | device |",
+                       "|---|---|---|---|---|---|---|", *rows])  # fmt: skip
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "gpu_check.json").write_text(json.dumps(
+        {"bench": [vars(r) for r in bench], "runs": runs, "table": table}, indent=2, default=str) + "\n")
+    print(f"gpu_check finished in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
