@@ -132,6 +132,7 @@ class BenchResult:
     eval_batch_size: int = 512
     workers: int = 2
     images_per_second: dict[str, float] = field(default_factory=dict)
+    loader_ms_per_batch: dict[str, float] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
     forward_flops_per_image: float = 0.0
     train_flops_per_image: float = 0.0
@@ -211,6 +212,20 @@ def benchmark_model(
     result.images_per_second["reference"] = seen / seconds
     log(f"  {model_name} reference path ({workers} DataLoader workers): {seen / seconds:,.1f} images/s")
 
+    # The input paths alone, no model: what each adds to a step (the stable way to see
+    # overhead on a CPU, where run-to-run noise in the step is larger than the loader's cost).
+    for name, loader in (("fast", fast), ("reference", reference)):
+        start, batches = time.perf_counter(), 0
+        for images, _ in islice(iter(loader), steps):
+            images.to(device, non_blocking=True)
+            batches += 1
+        _synchronize(device)
+        result.loader_ms_per_batch[name] = 1000 * (time.perf_counter() - start) / batches
+    log(
+        f"  {model_name} input path alone: fast {result.loader_ms_per_batch['fast']:.1f} ms, reference "
+        f"{result.loader_ms_per_batch['reference']:.1f} ms per batch of {batch_size}"
+    )
+
     # 4. evaluation
     loader = make_loader(test_split, eval_batch_size, False, device, 0, "fast", channels_last)
     evaluate(model, loader, device, bf16)  # warm-up (and cuDNN autotuning for the new batch size)
@@ -268,7 +283,9 @@ def markdown_report(results: list[BenchResult], command: str) -> str:
         f"- {r.model}: {r.forward_flops_per_image / 1e9:.3f} GFLOP per image forward, "
         f"{r.train_flops_per_image / 1e9:.3f} GFLOP per training image (forward + backward; "
         f"torch.utils.flop_counter); fast/ceiling {r.ratios['fast/ceiling']:.1%}, fast/reference "
-        f"{r.ratios['fast/reference']:.2f}x; peak memory {r.peak_memory_mb:,.0f} MiB"
+        f"{r.ratios['fast/reference']:.2f}x; input path alone: fast {r.loader_ms_per_batch['fast']:.1f} ms, "
+        f"reference {r.loader_ms_per_batch['reference']:.1f} ms per batch against a "
+        f"{1000 * r.batch_size / r.images_per_second['ceiling']:,.0f} ms model step; peak memory {r.peak_memory_mb:,.0f} MiB"
         + (" (process RSS, cumulative over the run)" if r.device == "cpu" else " (max allocated)")
         for r in results
     )

@@ -19,6 +19,8 @@ def test_bench_command_writes_json_and_markdown(tmp_path, capsys):
     assert set(speeds) == {"ceiling", "fast", "reference", "evaluate"} and all(v > 0 for v in speeds.values())
     assert result["ratios"]["fast/ceiling"] == pytest.approx(speeds["fast"] / speeds["ceiling"])
     assert result["ratios"]["fast/reference"] == pytest.approx(speeds["fast"] / speeds["reference"])
+    assert set(result["loader_ms_per_batch"]) == {"fast", "reference"}
+    assert all(v > 0 for v in result["loader_ms_per_batch"].values())
     assert result["peak_memory_mb"] > 0 and result["train_flops_per_image"] > result["forward_flops_per_image"] > 0
     table = markdown_path.read_text()
     assert all(f"| vgg11 | " in line for line in table.splitlines() if "| fast |" in line or "| reference |" in line)
