@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -133,6 +134,8 @@ class BenchResult:
     workers: int = 2
     images_per_second: dict[str, float] = field(default_factory=dict)
     loader_ms_per_batch: dict[str, float] = field(default_factory=dict)
+    rounds: int = 1
+    round_images_per_second: dict[str, list[float]] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
     forward_flops_per_image: float = 0.0
     train_flops_per_image: float = 0.0
@@ -154,11 +157,12 @@ def benchmark_model(
     model_name: str,
     device: str | torch.device = "auto",
     batch_size: int = 128,
-    steps: int = 10,
+    steps: int = 12,
     warmup: int = 2,
     bf16: bool | None = None,
     channels_last: bool | None = None,
     compile_model: bool = False,
+    rounds: int = 3,
     workers: int = 2,
     eval_batch_size: int = 512,
     train_split: Split | None = None,
@@ -167,7 +171,9 @@ def benchmark_model(
 ) -> BenchResult:
     """All four measurements for one model; see the module docstring."""
     device, bf16, channels_last = device_settings(device, bf16, channels_last)
-    needed = batch_size * (steps + warmup)
+    if rounds < 1 or steps < 1:
+        raise ValueError(f"steps and rounds must be at least 1, got {steps} and {rounds}")
+    needed = batch_size * (max(1, steps // rounds) + max(warmup, 1))
     train_split = train_split or synthetic_split(needed)
     test_split = test_split or synthetic_split(2 * eval_batch_size, seed=1, name="test")
     if len(train_split) < needed:
@@ -179,7 +185,7 @@ def benchmark_model(
     if compile_model:
         model = torch.compile(model)
     result = BenchResult(model_name, str(device), device_name(device), batch_size, steps, warmup, bf16,
-                         channels_last, compile_model, eval_batch_size, workers)  # fmt: skip
+                         channels_last, compile_model, eval_batch_size, workers, rounds=rounds)  # fmt: skip
     _reset_peak(device)
     step = _step_function(model, device, bf16)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -193,24 +199,33 @@ def benchmark_model(
         compile_seconds = time.perf_counter() - start
         result.compile_seconds = compile_seconds
 
-    # 1. the ceiling
+    # 1-3. ceiling, fast path, reference path, measured in interleaved rounds:
+    # a CPU's speed drifts by several percent over minutes, and round-robin
+    # rounds let every path see the same drift; the median round is reported.
     images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
     labels = torch.randint(0, 3, (batch_size,), device=device)
-    seconds, seen = _timed(((images, labels) for _ in range(warmup + steps)), step, device, warmup, steps)
-    result.images_per_second["ceiling"] = seen / seconds
-    log(f"  {model_name} ceiling (model step alone): {seen / seconds:,.1f} images/s")
-
-    # 2. the fast path: the same step fed by the on-device loader
     fast = make_loader(train_split, batch_size, True, device, 0, "fast", channels_last)
-    seconds, seen = _timed(fast, step, device, warmup, steps)
-    result.images_per_second["fast"] = seen / seconds
-    log(f"  {model_name} fast path: {seen / seconds:,.1f} images/s")
-
-    # 3. the reference path
     reference = make_loader(train_split, batch_size, True, device, 0, "reference", num_workers=workers)
-    seconds, seen = _timed(reference, step, device, warmup, steps)
-    result.images_per_second["reference"] = seen / seconds
-    log(f"  {model_name} reference path ({workers} DataLoader workers): {seen / seconds:,.1f} images/s")
+    per_round = max(1, steps // rounds)
+    samples: dict[str, list[float]] = {"ceiling": [], "fast": [], "reference": []}
+    for round_index in range(rounds):
+        round_warmup = warmup if round_index == 0 else 1
+        fast.set_epoch(round_index)
+        reference.set_epoch(round_index)
+        sources = {
+            "ceiling": ((images, labels) for _ in range(round_warmup + per_round)),
+            "fast": fast,
+            "reference": reference,
+        }
+        for name, batches in sources.items():
+            seconds, seen = _timed(batches, step, device, round_warmup, per_round)
+            samples[name].append(seen / seconds)
+    for name, rates in samples.items():
+        result.images_per_second[name] = statistics.median(rates)
+        result.round_images_per_second[name] = rates
+        label = f"{name} ({workers} DataLoader workers)" if name == "reference" else name
+        log(f"  {model_name} {label}: {statistics.median(rates):,.1f} images/s (rounds: "
+            + ", ".join(f"{rate:,.1f}" for rate in rates) + ")")
 
     # The input paths alone, no model: what each adds to a step (the stable way to see
     # overhead on a CPU, where run-to-run noise in the step is larger than the loader's cost).
@@ -291,8 +306,10 @@ def markdown_report(results: list[BenchResult], command: str) -> str:
     )
     return f"""# Benchmarks
 
-Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size},
-{first.steps} timed steps after {first.warmup} warm-up steps (excluded) per measurement; bf16
+Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size};
+the three training paths are timed in {first.rounds} interleaved rounds of {max(1, first.steps // first.rounds)}
+steps each (the median round is shown), after {first.warmup} warm-up steps in the first round and 1 in
+later ones (excluded); bf16
 {"on" if first.bf16 else "off"}, channels_last {"on" if first.channels_last else "off"}. Images are random
 uint8 tensors, which train at the same speed as real ones. "ceiling" is the model step alone on
 tensors already on the device; "fast" is labkit's default input path end to end; "reference" is

@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     bench.add_argument("--batch-size", type=_positive_int, default=BATCH_SIZE, help="training batch size")
     bench.add_argument("--eval-batch-size", type=_positive_int, default=EVAL_BATCH_SIZE, help="evaluation batch size")
-    bench.add_argument("--steps", type=_positive_int, default=10, help="timed steps per measurement")
+    bench.add_argument("--steps", type=_positive_int, default=12, help="timed steps per training path, split over the rounds")
+    bench.add_argument("--rounds", type=_positive_int, default=3, help="interleaved rounds of ceiling/fast/reference")
     bench.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
     bench.add_argument("--workers", type=int, default=2, help="DataLoader workers for the reference path")
     bench.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
@@ -201,11 +202,11 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(BUILDERS)}")
     command = (
         f"python -m labkit bench --model {','.join(models)} --device {args.device} --batch-size {args.batch_size} "
-        f"--steps {args.steps} --warmup {args.warmup} --workers {args.workers}"
+        f"--steps {args.steps} --rounds {args.rounds} --warmup {args.warmup} --workers {args.workers}"
     )
     run_benchmarks(
         models, json_path=args.json, markdown_path=args.markdown, command=command, device=args.device,
-        batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, bf16=args.bf16, channels_last=args.channels_last, compile_model=args.compile,
+        batch_size=args.batch_size, steps=args.steps, rounds=args.rounds, warmup=args.warmup, bf16=args.bf16, channels_last=args.channels_last, compile_model=args.compile,
         workers=args.workers, eval_batch_size=args.eval_batch_size,
     )  # fmt: skip
     return 0

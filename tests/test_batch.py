@@ -73,3 +73,19 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(notebooks, tmp_
     error = capsys.readouterr().err
     assert "resnet50_lab.ipynb failed in cell" in error and "previous report" in error
     assert (report_dir / "index.html").read_text() == "previous report"
+
+
+def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_path, capsys):
+    import labkit.batch
+    import labkit.bench
+
+    if __import__("torch").cuda.is_available():
+        pytest.skip("this machine has a GPU: no estimate is printed")
+    monkeypatch.setattr(labkit.bench, "step_rate", lambda model, device, **kwargs: 50.0)
+    ran = {}
+    monkeypatch.setattr(labkit.batch, "build_report", lambda *args, **kwargs: ran.setdefault("report", args))
+    assert cli.main(["report", "--profile", "full", "--report-dir", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    # 20 x 16,000 + 15 x 16,000 image-steps at 50 images/s
+    assert "about 3.1 h on this machine" in out and "--profile quick" in out
+    assert "report" in ran

@@ -11,7 +11,7 @@ from labkit.bench import training_flops_per_image
 def test_bench_command_writes_json_and_markdown(tmp_path, capsys):
     json_path, markdown_path = tmp_path / "bench.json", tmp_path / "benchmarks.md"
     code = cli.main(["bench", "--model", "vgg11", "--device", "cpu", "--batch-size", "4", "--eval-batch-size", "8",
-                     "--steps", "1", "--warmup", "1", "--workers", "0", "--json", str(json_path),
+                     "--steps", "2", "--rounds", "2", "--warmup", "1", "--workers", "0", "--json", str(json_path),
                      "--markdown", str(markdown_path)])  # fmt: skip
     assert code == 0
     (result,) = json.loads(json_path.read_text())
@@ -24,7 +24,8 @@ def test_bench_command_writes_json_and_markdown(tmp_path, capsys):
     assert result["peak_memory_mb"] > 0 and result["train_flops_per_image"] > result["forward_flops_per_image"] > 0
     table = markdown_path.read_text()
     assert all(f"| vgg11 | " in line for line in table.splitlines() if "| fast |" in line or "| reference |" in line)
-    assert "Not measured" in table and "1 timed steps after 1 warm-up" in table
+    assert "Not measured" in table and "2 interleaved rounds of 1" in table
+    assert all(len(rates) == 2 for rates in result["round_images_per_second"].values())
     assert "fast/ceiling" in capsys.readouterr().out
 
 
