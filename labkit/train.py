@@ -249,6 +249,12 @@ def _resume(
                 f"checkpoint {path} belongs to a run with {key} {saved[key]!r}, not {info[key]!r}; "
                 "resume with the same settings, or choose another output folder"
             )
+    missing = [key for key in ("epoch", "model", "optimizer", "history", "rng") if key not in state]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {path} lacks {', '.join(missing)}: it was not written by labkit's training loop; "
+            "start the run without --resume"
+        )
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

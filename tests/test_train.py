@@ -181,3 +181,11 @@ def test_vgg16_learns_on_real_images(shared_data):
     history = train.fit(models.vgg16(), split, split, epochs=2, batch_size=32, device="cpu",
                         progress=False, log=None)  # fmt: skip
     assert history.train_loss[1] < history.train_loss[0]
+
+
+def test_resume_from_a_checkpoint_not_written_by_fit_names_what_is_missing(tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    save_checkpoint({"epoch": 1, "weights": torch.ones(2)}, checkpoint)
+    with pytest.raises(CheckpointError, match="lacks model, optimizer, history, rng"):
+        train.fit(tiny_vgg(), random_split(8), random_split(8, name="test"), epochs=2, device="cpu",
+                  checkpoint=checkpoint, resume=True, progress=False, log=None)  # fmt: skip
