@@ -10,7 +10,10 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("checkpoint", "cli", "data", "history", "metrics", "models", "plots", "train")
+_SUBMODULES = (
+    "batch", "bench", "checkpoint", "cli", "data", "files", "history", "metrics", "models", "plots",
+    "profiles", "report", "train", "verify",
+)  # fmt: skip
 
 
 def __getattr__(name: str):
