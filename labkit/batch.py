@@ -31,13 +31,13 @@ def estimate_full_recipe(device_name: str = "auto", log=print) -> dict[str, floa
 
     from .bench import step_rate
     from .models import build
-    from .train import resolve_device
+    from .train import device_settings
 
-    device = resolve_device(device_name)
+    device, bf16, channels_last = device_settings(device_name)
     torch.manual_seed(0)
     estimate = {}
     for model_name, work in _FULL_WORK.items():
-        rate = step_rate(build(model_name), device, batch_size=32, steps=2, warmup=1)
+        rate = step_rate(build(model_name), device, batch_size=32, steps=2, warmup=1, bf16=bf16, channels_last=channels_last)
         estimate[model_name] = work / rate
         log(f"  {model_name}: {rate:.0f} training images/s measured here -> about {work / rate / 3600:.1f} h")
     return estimate

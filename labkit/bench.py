@@ -15,13 +15,16 @@ torch.compile's compilation, which is timed on its own).
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import resource
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import count, islice, repeat
 from pathlib import Path
 
 import torch
@@ -72,18 +75,36 @@ def _step_function(model: nn.Module, device: torch.device, bf16: bool):
     return step
 
 
-def _timed(batches, step, device: torch.device, warmup: int, steps: int) -> tuple[float, int]:
-    """Seconds and images for ``steps`` batches after ``warmup`` untimed ones."""
-    iterator = iter(batches)
-    for images, labels in islice(iterator, warmup):
+def _run_steps(batches: Iterator, step, device: torch.device, count: int) -> float:
+    """Seconds for ``count`` steps drawn from ``batches``, input path included."""
+    _synchronize(device)
+    start = time.perf_counter()
+    for _ in range(count):
+        images, labels = next(batches)
         step(images.to(device, non_blocking=True), labels.to(device, non_blocking=True))
     _synchronize(device)
-    start, images_seen = time.perf_counter(), 0
-    for images, labels in islice(iterator, steps):
-        step(images.to(device, non_blocking=True), labels.to(device, non_blocking=True))
-        images_seen += len(labels)
-    _synchronize(device)
-    return time.perf_counter() - start, images_seen
+    return time.perf_counter() - start
+
+
+def _endless(loader) -> Iterator:
+    """A loader's batches, epoch after epoch, as a real training run draws them."""
+    for epoch in count():
+        loader.set_epoch(epoch)
+        yield from loader
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A distribution-free confidence interval for the median (binomial order statistics).
+
+    CPU step times are skewed by interference, so no normal approximation; None
+    when there are too few values for the confidence asked.
+    """
+    ordered, n = sorted(values), len(values)
+    tail, below, k = (1 - confidence) / 2, 0.0, 0
+    while k < n and below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return (ordered[k - 1], ordered[n - k]) if k else None
 
 
 def step_rate(
@@ -101,8 +122,9 @@ def step_rate(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
     labels = torch.randint(0, 3, (batch_size,), device=device)
-    seconds, seen = _timed(((images, labels) for _ in range(warmup + steps)), step, device, warmup, steps)
-    return seen / seconds
+    batches = repeat((images, labels))
+    _run_steps(batches, step, device, warmup)
+    return batch_size * steps / _run_steps(batches, step, device, steps)
 
 
 def training_flops_per_image(model_name: str, num_classes: int = 3) -> tuple[float, float]:
@@ -131,12 +153,13 @@ class BenchResult:
     channels_last: bool
     compiled: bool
     eval_batch_size: int = 512
-    workers: int = 2
+    workers: int = 0
     images_per_second: dict[str, float] = field(default_factory=dict)
     loader_ms_per_batch: dict[str, float] = field(default_factory=dict)
     rounds: int = 1
     round_images_per_second: dict[str, list[float]] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
+    ratio_intervals: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     forward_flops_per_image: float = 0.0
     train_flops_per_image: float = 0.0
     achieved_tflops: dict[str, float] = field(default_factory=dict)
@@ -162,70 +185,92 @@ def benchmark_model(
     bf16: bool | None = None,
     channels_last: bool | None = None,
     compile_model: bool = False,
-    rounds: int = 3,
-    workers: int = 2,
+    rounds: int | None = None,
+    workers: int | None = None,
     eval_batch_size: int = 512,
     train_split: Split | None = None,
     test_split: Split | None = None,
+    compare_memory_format: bool = False,
     log=print,
 ) -> BenchResult:
-    """All four measurements for one model; see the module docstring."""
+    """All four measurements for one model; see the module docstring.
+
+    ``rounds`` defaults to ``steps`` on a CPU (one step of each path in turn) and
+    to 3 on a GPU, whose speed does not drift and where a sync per step would
+    cost time; ``workers`` (reference path) defaults to 0 on a CPU and 2 elsewhere.
+    ``compare_memory_format`` adds a fourth turn: the ceiling in the other memory
+    format (channels_last against contiguous), which is how the defaults were chosen.
+    """
     device, bf16, channels_last = device_settings(device, bf16, channels_last)
-    if rounds < 1 or steps < 1:
-        raise ValueError(f"steps and rounds must be at least 1, got {steps} and {rounds}")
-    needed = batch_size * (max(1, steps // rounds) + max(warmup, 1))
-    train_split = train_split or synthetic_split(needed)
+    on_cpu = device.type == "cpu"
+    rounds = (steps if on_cpu else min(3, steps)) if rounds is None else rounds
+    workers = (0 if on_cpu else 2) if workers is None else workers
+    if rounds < 1 or steps < rounds or warmup < 0 or workers < 0:
+        raise ValueError(
+            f"need 1 <= rounds <= steps, warmup >= 0 and workers >= 0; got rounds {rounds}, steps {steps}, "
+            f"warmup {warmup}, workers {workers}"
+        )
+    per_round = steps // rounds
+    train_split = train_split or synthetic_split(batch_size * (warmup + per_round + 1))
     test_split = test_split or synthetic_split(2 * eval_batch_size, seed=1, name="test")
-    if len(train_split) < needed:
-        raise ValueError(f"the training split has {len(train_split)} images; {needed} are needed for these steps")
+    if len(train_split) < batch_size:
+        raise ValueError(f"the training split has {len(train_split)} images, fewer than one batch of {batch_size}")
 
     torch.manual_seed(0)
-    model = _prepare(build(model_name), device, channels_last)
-    compile_seconds = None
+    plain = build(model_name)
+    other = copy.deepcopy(plain) if compare_memory_format else None
+    model = _prepare(plain, device, channels_last)
     if compile_model:
         model = torch.compile(model)
-    result = BenchResult(model_name, str(device), device_name(device), batch_size, steps, warmup, bf16,
+    result = BenchResult(model_name, str(device), device_name(device), batch_size, per_round * rounds, warmup, bf16,
                          channels_last, compile_model, eval_batch_size, workers, rounds=rounds)  # fmt: skip
     _reset_peak(device)
     step = _step_function(model, device, bf16)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-
-    if compile_model:
-        images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
-        labels = torch.randint(0, 3, (batch_size,), device=device)
-        start = time.perf_counter()
-        step(images, labels)
-        _synchronize(device)
-        compile_seconds = time.perf_counter() - start
-        result.compile_seconds = compile_seconds
-
-    # 1-3. ceiling, fast path, reference path, measured in interleaved rounds:
-    # a CPU's speed drifts by several percent over minutes, and round-robin
-    # rounds let every path see the same drift; the median round is reported.
     images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
     labels = torch.randint(0, 3, (batch_size,), device=device)
+    if compile_model:
+        result.compile_seconds = _run_steps(repeat((images, labels)), step, device, 1)
+
+    # 1-3. ceiling, fast path and reference path take turns, ``per_round`` steps
+    # each: a shared CPU's speed drifts by tens of percent within a minute, and
+    # turns let every path see the same drift. Each path keeps one iterator, as
+    # in a real epoch. The exception is a reference DataLoader with workers:
+    # they would keep loading while the other paths run (charging its input
+    # work to them), so it starts afresh each round with one untimed batch.
     fast = make_loader(train_split, batch_size, True, device, 0, "fast", channels_last)
     reference = make_loader(train_split, batch_size, True, device, 0, "reference", num_workers=workers)
-    per_round = max(1, steps // rounds)
-    samples: dict[str, list[float]] = {"ceiling": [], "fast": [], "reference": []}
-    for round_index in range(rounds):
-        round_warmup = warmup if round_index == 0 else 1
-        fast.set_epoch(round_index)
-        reference.set_epoch(round_index)
-        sources = {
-            "ceiling": ((images, labels) for _ in range(round_warmup + per_round)),
-            "fast": fast,
-            "reference": reference,
-        }
+    sources = {"ceiling": repeat((images, labels)), "fast": _endless(fast), "reference": _endless(reference)}
+    steps_of = dict.fromkeys(sources, step)
+    if other is not None:
+        other_format = torch.contiguous_format if channels_last else torch.channels_last
+        other_model = _prepare(other, device, not channels_last)
+        name = f"ceiling, {'contiguous' if channels_last else 'channels_last'}"
+        sources[name] = repeat((images.contiguous(memory_format=other_format), labels))
+        steps_of[name] = _step_function(torch.compile(other_model) if compile_model else other_model, device, bf16)
+    for name, batches in sources.items():
+        _run_steps(batches, steps_of[name], device, warmup)
+    samples: dict[str, list[float]] = {name: [] for name in sources}
+    for _ in range(rounds):
+        if workers:
+            sources["reference"] = _endless(reference)
+            _run_steps(sources["reference"], step, device, 1)
         for name, batches in sources.items():
-            seconds, seen = _timed(batches, step, device, round_warmup, per_round)
-            samples[name].append(seen / seconds)
+            samples[name].append(batch_size * per_round / _run_steps(batches, steps_of[name], device, per_round))
+    sources.clear()  # stops the reference's workers
     for name, rates in samples.items():
         result.images_per_second[name] = statistics.median(rates)
         result.round_images_per_second[name] = rates
-        label = f"{name} ({workers} DataLoader workers)" if name == "reference" else name
-        log(f"  {model_name} {label}: {statistics.median(rates):,.1f} images/s (rounds: "
-            + ", ".join(f"{rate:,.1f}" for rate in rates) + ")")
+        log(f"  {model_name} {name}{f' ({workers} DataLoader workers)' if name == 'reference' and workers else ''}: "
+            f"{statistics.median(rates):,.1f} images/s (median of {rounds} turns of {per_round} step(s))")  # fmt: skip
+    pairs = [("fast/ceiling", "fast", "ceiling"), ("fast/reference", "fast", "reference")]
+    if other is not None:
+        cl, contiguous = ("ceiling", "ceiling, contiguous") if channels_last else ("ceiling, channels_last", "ceiling")
+        pairs.append(("channels_last/contiguous", cl, contiguous))
+    for ratio, top, bottom in pairs:
+        paired = [a / b for a, b in zip(samples[top], samples[bottom])]
+        result.ratios[ratio] = statistics.median(paired)
+        result.ratio_intervals[ratio] = median_interval(paired)
 
     # The input paths alone, no model: what each adds to a step (the stable way to see
     # overhead on a CPU, where run-to-run noise in the step is larger than the loader's cost).
@@ -252,7 +297,6 @@ def benchmark_model(
     log(f"  {model_name} evaluation: {result.images_per_second['evaluate']:,.1f} images/s")
 
     ips = result.images_per_second
-    result.ratios = {"fast/reference": ips["fast"] / ips["reference"], "fast/ceiling": ips["fast"] / ips["ceiling"]}
     result.forward_flops_per_image, result.train_flops_per_image = training_flops_per_image(model_name)
     result.achieved_tflops = {
         name: ips[name] * (result.forward_flops_per_image if name == "evaluate" else result.train_flops_per_image) / 1e12
@@ -262,21 +306,53 @@ def benchmark_model(
     return result
 
 
+def _ratio_text(result: BenchResult, ratio: str, percent: bool) -> str:
+    def show(value: float) -> str:
+        return f"{value:.1%}" if percent else f"{value:.2f}x"
+
+    interval = result.ratio_intervals.get(ratio)
+    spread = f" ({show(interval[0])} to {show(interval[1])})" if interval else ""
+    return show(result.ratios[ratio]) + spread
+
+
+def additive_ratios(result: BenchResult) -> dict[str, float]:
+    """The two ratios predicted from the input paths timed alone plus the ceiling's step.
+
+    Valid on a CPU, where input work and the step run one after the other on the
+    same cores; far more precise there than the end-to-end turns, which carry
+    the machine's own drift. Empty elsewhere (a GPU overlaps the two).
+    """
+    if result.device != "cpu" or result.workers:
+        return {}
+    step_ms = 1000 * result.batch_size / result.images_per_second["ceiling"]
+    fast_ms = step_ms + result.loader_ms_per_batch["fast"]
+    reference_ms = step_ms + result.loader_ms_per_batch["reference"]
+    return {"fast/ceiling": step_ms / fast_ms, "fast/reference": reference_ms / fast_ms}
+
+
 def format_table(results: list[BenchResult]) -> str:
-    """A Markdown table of the figures, one row per model and path."""
-    lines = [
-        "| model | device | path | images/s | TFLOP/s | vs ceiling | fast/reference |",
-        "|---|---|---|---|---|---|---|",
+    """Markdown tables: speed per model and path, then the paired ratios with their 95% intervals."""
+    lines = ["| model | device | path | images/s | TFLOP/s |", "|---|---|---|---|---|"]
+    for r in results:
+        for path, ips in r.images_per_second.items():
+            lines.append(f"| {r.model} | {r.device_name} | {path} | {ips:,.1f} | {r.achieved_tflops[path]:.3f} |")
+    memory_format = any("channels_last/contiguous" in r.ratios for r in results)
+    additive = all(additive_ratios(r) for r in results)
+    lines += [
+        "",
+        "| model | fast/ceiling (target >= 95%) | fast/reference (target >= 1.00x) |"
+        + (" fast/ceiling, additive | fast/reference, additive |" if additive else "")
+        + (" channels_last/contiguous ceiling |" if memory_format else ""),
+        "|---|---|---|" + ("---|---|" if additive else "") + ("---|" if memory_format else ""),
     ]
     for r in results:
-        for path in ("ceiling", "fast", "reference", "evaluate"):
-            ips = r.images_per_second[path]
-            ceiling = f"{ips / r.images_per_second['ceiling']:.1%}" if path in ("fast", "reference") else "—"
-            ratio = f"{r.ratios['fast/reference']:.2f}x" if path == "fast" else "—"
-            lines.append(
-                f"| {r.model} | {r.device_name} | {path} | {ips:,.1f} | {r.achieved_tflops[path]:.3f} | "
-                f"{ceiling} | {ratio} |"
-            )
+        row = f"| {r.model} | {_ratio_text(r, 'fast/ceiling', True)} | {_ratio_text(r, 'fast/reference', False)} |"
+        if additive:
+            predicted = additive_ratios(r)
+            row += f" {predicted['fast/ceiling']:.2%} | {predicted['fast/reference']:.3f}x |"
+        if memory_format:
+            row += f" {_ratio_text(r, 'channels_last/contiguous', False) if 'channels_last/contiguous' in r.ratios else '—'} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
@@ -292,37 +368,65 @@ measures these rows in one device run (under 5 minutes); its header says how to 
 
 
 def markdown_report(results: list[BenchResult], command: str) -> str:
-    """report/benchmarks.md: how the figures were made, the table, and the GPU status."""
+    """report/benchmarks.md: how the figures were made, the tables, and the GPU status."""
     first = results[0]
+    per_round = first.steps // first.rounds
     details = "\n".join(
         f"- {r.model}: {r.forward_flops_per_image / 1e9:.3f} GFLOP per image forward, "
         f"{r.train_flops_per_image / 1e9:.3f} GFLOP per training image (forward + backward; "
-        f"torch.utils.flop_counter); fast/ceiling {r.ratios['fast/ceiling']:.1%}, fast/reference "
-        f"{r.ratios['fast/reference']:.2f}x; input path alone: fast {r.loader_ms_per_batch['fast']:.1f} ms, "
+        f"torch.utils.flop_counter); input path alone: fast {r.loader_ms_per_batch['fast']:.1f} ms, "
         f"reference {r.loader_ms_per_batch['reference']:.1f} ms per batch against a "
-        f"{1000 * r.batch_size / r.images_per_second['ceiling']:,.0f} ms model step; peak memory {r.peak_memory_mb:,.0f} MiB"
+        f"{1000 * r.batch_size / r.images_per_second['ceiling']:,.0f} ms model step; turns (images/s) ceiling "
+        + ", ".join(f"{v:.1f}" for v in r.round_images_per_second["ceiling"])
+        + "; fast "
+        + ", ".join(f"{v:.1f}" for v in r.round_images_per_second["fast"])
+        + f"; peak memory {r.peak_memory_mb:,.0f} MiB"
         + (" (process RSS, cumulative over the run)" if r.device == "cpu" else " (max allocated)")
         for r in results
     )
+    section = "CPU" if first.device == "cpu" else first.device_name
+    additive_note = ""
+    if all(additive_ratios(r) for r in results):
+        additive_note = """ The "additive" ratios add each input path's time per batch,
+measured alone, to the ceiling's step time: on a CPU the input work and the step run one after the
+other on the same cores, so this predicts the end-to-end ratios without the drift of the machine."""
+    cpu_note = ""
+    if first.device == "cpu":
+        spread = ", ".join(
+            f"{r.model} {min(r.round_images_per_second['ceiling']):.1f} to {max(r.round_images_per_second['ceiling']):.1f}"
+            for r in results
+        )
+        cpu_note = f"""Why turns on a CPU: the same step on the same tensors ran at {spread} images/s across
+this run's ceiling turns, so paths timed in separate blocks would compare moments, not paths. Why no
+DataLoader workers there: with as many compute threads as cores, workers only move the same decoding
+onto the same cores, and between turns they would prefetch while the other paths run, charging the
+reference's input work to those paths.
+
+"""
+    reference = f"{first.workers} DataLoader workers" if first.workers else "no workers: see below"
     return f"""# Benchmarks
 
-Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size};
-the three training paths are timed in {first.rounds} interleaved rounds of {max(1, first.steps // first.rounds)}
-steps each (the median round is shown), after {first.warmup} warm-up steps in the first round and 1 in
-later ones (excluded); bf16
-{"on" if first.bf16 else "off"}, channels_last {"on" if first.channels_last else "off"}. Images are random
-uint8 tensors, which train at the same speed as real ones. "ceiling" is the model step alone on
-tensors already on the device; "fast" is labkit's default input path end to end; "reference" is
-torchvision transforms on PIL images with a DataLoader; "evaluate" is the test pass (no gradients,
-batch {first.eval_batch_size}); the reference path uses {first.workers} DataLoader workers.
+Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size}; bf16
+{"on" if first.bf16 else "off"}, channels_last {"on" if first.channels_last else "off"} (the defaults on
+this device).
 
-## CPU
+How: the training paths take turns, {per_round} step{"s" if per_round > 1 else ""} each, {first.rounds} turns per
+path, after {first.warmup} untimed warm-up step{"s" if first.warmup != 1 else ""} per path. Each path keeps its own iterator, as in an
+epoch. "ceiling" is the model step alone on a random batch already on the device; "fast" is labkit's
+default input path end to end (uint8 split on the device, crop, flip and normalisation per batch);
+"reference" is torchvision transforms on PIL images behind a DataLoader ({reference}); "evaluate"
+is the test pass (no gradients, batch {first.eval_batch_size}). Images are random uint8 tensors, which
+train at the same speed as real ones. Speeds are the median turn; each ratio is the median of the
+per-turn ratios of two paths measured back to back, with a distribution-free 95% interval for that
+median (order statistics) in brackets.{additive_note}
+
+## {section}
 
 {format_table(results)}
 
 {details}
 
-{GPU_SECTION}"""
+{cpu_note}{GPU_SECTION}"""
 
 
 def run_benchmarks(
@@ -336,7 +440,8 @@ def run_benchmarks(
         print(
             f"{name}: {result.forward_flops_per_image / 1e9:.3f} GFLOP forward, "
             f"{result.train_flops_per_image / 1e9:.3f} GFLOP per training image; "
-            f"fast/ceiling {result.ratios['fast/ceiling']:.1%}, fast/reference {result.ratios['fast/reference']:.2f}x; "
+            f"fast/ceiling {_ratio_text(result, 'fast/ceiling', True)}, "
+            f"fast/reference {_ratio_text(result, 'fast/reference', False)}; "
             f"peak memory {result.peak_memory_mb:,.0f} MiB"
             + (f"; compile {result.compile_seconds:.1f} s" if result.compile_seconds is not None else ""),
             flush=True,

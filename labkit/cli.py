@@ -25,6 +25,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = _number(text, float)
     if not value > 0:
@@ -89,10 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-path", choices=("fast", "reference"), default="fast",
         help="fast: split on the device, augmented per batch; reference: torchvision transforms and a DataLoader",
     )  # fmt: skip
-    train.add_argument("--workers", type=int, default=0, help="DataLoader workers for --input-path reference")
+    train.add_argument("--workers", type=_count, default=0, help="DataLoader workers for --input-path reference")
     train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
     train.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format (default: on for CUDA)"
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format (default: on for CUDA and CPU)"
     )
     train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT_NAME}")
@@ -142,13 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     bench.add_argument("--batch-size", type=_positive_int, default=BATCH_SIZE, help="training batch size")
     bench.add_argument("--eval-batch-size", type=_positive_int, default=EVAL_BATCH_SIZE, help="evaluation batch size")
-    bench.add_argument("--steps", type=_positive_int, default=12, help="timed steps per training path, split over the rounds")
-    bench.add_argument("--rounds", type=_positive_int, default=3, help="interleaved rounds of ceiling/fast/reference")
-    bench.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
-    bench.add_argument("--workers", type=int, default=2, help="DataLoader workers for the reference path")
+    bench.add_argument("--steps", type=_positive_int, default=12, help="timed steps per training path, split over the turns")
+    bench.add_argument(
+        "--rounds", type=_positive_int, default=None, help="turns per path (default: one per step on CPU, 3 on GPU)"
+    )
+    bench.add_argument("--warmup", type=_count, default=2, help="untimed steps per path before the turns")
+    bench.add_argument(
+        "--workers", type=_count, default=None, help="DataLoader workers for the reference path (default: 0 on CPU, 2 on GPU)"
+    )
+    bench.add_argument(
+        "--compare-memory-format", action="store_true",
+        help="also time the ceiling in the other memory format (channels_last against contiguous)",
+    )  # fmt: skip
     bench.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
     bench.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last (default: on for CUDA)"
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last (default: on for CUDA and CPU)"
     )
     bench.add_argument("--compile", action="store_true", help="torch.compile the model (compile time reported apart)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
@@ -202,12 +217,14 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(BUILDERS)}")
     command = (
         f"python -m labkit bench --model {','.join(models)} --device {args.device} --batch-size {args.batch_size} "
-        f"--steps {args.steps} --rounds {args.rounds} --warmup {args.warmup} --workers {args.workers}"
+        f"--steps {args.steps} --warmup {args.warmup}"
+        + "".join(f" --{flag} {value}" for flag, value in (("rounds", args.rounds), ("workers", args.workers)) if value is not None)
+        + (" --compare-memory-format" if args.compare_memory_format else "")
     )
     run_benchmarks(
         models, json_path=args.json, markdown_path=args.markdown, command=command, device=args.device,
         batch_size=args.batch_size, steps=args.steps, rounds=args.rounds, warmup=args.warmup, bf16=args.bf16, channels_last=args.channels_last, compile_model=args.compile,
-        workers=args.workers, eval_batch_size=args.eval_batch_size,
+        workers=args.workers, eval_batch_size=args.eval_batch_size, compare_memory_format=args.compare_memory_format,
     )  # fmt: skip
     return 0
 

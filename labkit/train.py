@@ -80,15 +80,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def device_settings(
     device: str | torch.device, bf16: bool | None = None, channels_last: bool | None = None
 ) -> tuple[torch.device, bool, bool]:
-    """Resolve the device and the speed settings that default to it: bf16 and channels_last on CUDA only.
+    """Resolve the device and the speed settings that default to it.
 
-    Also turns on cuDNN's autotuner on CUDA (input shapes are fixed, so it pays off).
+    bf16 autocast defaults to on for CUDA only (CPUs without bf16 units run it
+    slower). channels_last defaults to on for CUDA and for CPUs, where oneDNN's
+    convolutions run faster in it (``labkit bench --compare-memory-format`` measures
+    it: see report/benchmarks.md). Also turns on cuDNN's autotuner on CUDA
+    (input shapes are fixed, so it pays off).
     """
     device = resolve_device(device)
     on_cuda = device.type == "cuda"
     if on_cuda:
         torch.backends.cudnn.benchmark = True
-    return device, on_cuda if bf16 is None else bf16, on_cuda if channels_last is None else channels_last
+    if channels_last is None:
+        channels_last = device.type in ("cuda", "cpu")
+    return device, on_cuda if bf16 is None else bf16, channels_last
 
 
 def device_name(device: torch.device) -> str:
@@ -294,7 +300,8 @@ def fit(
 ) -> History:
     """Train ``model`` on the lab recipe, test after every epoch, and return the history.
 
-    ``channels_last`` and ``bf16`` default to on for CUDA and off elsewhere.
+    ``bf16`` defaults to on for CUDA, ``channels_last`` to on for CUDA and CPUs
+    (see :func:`device_settings`).
     With ``checkpoint`` set, the run is saved after every epoch; ``resume``
     continues from that file, so a killed run loses at most one epoch.
     ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint.

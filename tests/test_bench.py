@@ -1,32 +1,67 @@
 """The benchmark runs end to end in a tiny configuration (a check that it works, not a timing)."""
 
 import json
+import statistics
 
 import pytest
+import torch
 
 from labkit import cli
-from labkit.bench import training_flops_per_image
+from labkit.bench import benchmark_model, median_interval, training_flops_per_image
+from labkit.train import device_settings
 
 
 def test_bench_command_writes_json_and_markdown(tmp_path, capsys):
     json_path, markdown_path = tmp_path / "bench.json", tmp_path / "benchmarks.md"
     code = cli.main(["bench", "--model", "vgg11", "--device", "cpu", "--batch-size", "4", "--eval-batch-size", "8",
-                     "--steps", "2", "--rounds", "2", "--warmup", "1", "--workers", "0", "--json", str(json_path),
+                     "--steps", "3", "--warmup", "1", "--json", str(json_path),
                      "--markdown", str(markdown_path)])  # fmt: skip
     assert code == 0
     (result,) = json.loads(json_path.read_text())
-    speeds = result["images_per_second"]
+    speeds, turns = result["images_per_second"], result["round_images_per_second"]
     assert set(speeds) == {"ceiling", "fast", "reference", "evaluate"} and all(v > 0 for v in speeds.values())
-    assert result["ratios"]["fast/ceiling"] == pytest.approx(speeds["fast"] / speeds["ceiling"])
-    assert result["ratios"]["fast/reference"] == pytest.approx(speeds["fast"] / speeds["reference"])
+    # On a CPU the paths take turns one step at a time, and the reference runs without workers.
+    assert result["rounds"] == 3 and result["workers"] == 0 and result["channels_last"] is True
+    assert all(len(rates) == 3 for rates in turns.values())
+    assert speeds["fast"] == pytest.approx(statistics.median(turns["fast"]))
+    paired = [fast / ceiling for fast, ceiling in zip(turns["fast"], turns["ceiling"])]
+    assert result["ratios"]["fast/ceiling"] == pytest.approx(statistics.median(paired))
+    assert result["ratio_intervals"]["fast/ceiling"] is None  # three turns are too few for a 95% interval
     assert set(result["loader_ms_per_batch"]) == {"fast", "reference"}
     assert all(v > 0 for v in result["loader_ms_per_batch"].values())
     assert result["peak_memory_mb"] > 0 and result["train_flops_per_image"] > result["forward_flops_per_image"] > 0
     table = markdown_path.read_text()
-    assert all(f"| vgg11 | " in line for line in table.splitlines() if "| fast |" in line or "| reference |" in line)
-    assert "Not measured" in table and "2 interleaved rounds of 1" in table
-    assert all(len(rates) == 2 for rates in result["round_images_per_second"].values())
+    assert all("| vgg11 | " in line for line in table.splitlines() if "| fast |" in line or "| reference |" in line)
+    assert "Not measured" in table and "take turns, 1 step each, 3 turns per" in table
     assert "fast/ceiling" in capsys.readouterr().out
+
+
+def test_memory_format_comparison_and_reference_workers():
+    result = benchmark_model("vgg11", device="cpu", batch_size=4, steps=2, warmup=0, workers=1, eval_batch_size=8,
+                             compare_memory_format=True, log=lambda line: None)  # fmt: skip
+    turns = result.round_images_per_second
+    assert set(turns) == {"ceiling", "fast", "reference", "ceiling, contiguous"}
+    paired = [cl / contiguous for cl, contiguous in zip(turns["ceiling"], turns["ceiling, contiguous"])]
+    assert result.ratios["channels_last/contiguous"] == pytest.approx(statistics.median(paired))
+    assert result.workers == 1 and len(turns["reference"]) == 2
+
+
+def test_median_interval_uses_binomial_order_statistics():
+    values = list(range(1, 21))  # n = 20: P(Binomial(20, 1/2) <= 5) = 0.021, so the 6th and 15th values
+    assert median_interval(values) == (6, 15)
+    assert median_interval(list(reversed(values))) == (6, 15)
+    assert median_interval([3.0, 1.0, 2.0, 5.0, 4.0]) is None  # 2 / 2**5 > 0.025: no 95% interval from five
+    assert median_interval(list(range(6))) == (0, 5)  # 2 / 2**6 = 0.031 > 0.025, but 1 / 2**6 is below
+
+
+def test_bad_bench_settings_are_refused():
+    with pytest.raises(ValueError, match="rounds <= steps"):
+        benchmark_model("vgg11", device="cpu", batch_size=4, steps=2, rounds=3, log=lambda line: None)
+
+
+def test_channels_last_is_the_default_on_cpu_and_can_be_turned_off():
+    assert device_settings("cpu") == (torch.device("cpu"), False, True)
+    assert device_settings("cpu", channels_last=False)[2] is False
 
 
 def test_flop_counts_of_the_lab_models():

@@ -175,12 +175,16 @@ def test_truncated_checkpoint_is_reported(tmp_path):
 
 @pytest.mark.shared_data
 def test_vgg16_learns_on_real_images(shared_data):
-    """Two epochs on 150 real images move the lab model well above chance on those images."""
+    """Four epochs (20 steps) on 150 real images cut the lab model's training loss clearly.
+
+    Two epochs were too few: whether the second epoch's loss is lower then
+    depends on rounding (it flipped when channels_last became the CPU default).
+    """
     torch.manual_seed(0)
     split = load_split("train", root=shared_data, per_class=50)
-    history = train.fit(models.vgg16(), split, split, epochs=2, batch_size=32, device="cpu",
+    history = train.fit(models.vgg16(), split, split, epochs=4, batch_size=32, device="cpu",
                         progress=False, log=None)  # fmt: skip
-    assert history.train_loss[1] < history.train_loss[0]
+    assert history.train_loss[-1] < 0.85 * history.train_loss[0]  # measured: 1.14 -> 0.75
 
 
 def test_resume_from_a_checkpoint_not_written_by_fit_names_what_is_missing(tmp_path):
