@@ -1,7 +1,7 @@
 """The GPU rows of report/benchmarks.md: the whole lab recipe timed on one GPU.
 
 Runs, on the chosen device: the benchmark of both models (bf16 + channels_last,
-the CUDA defaults), then the full VGG16 lab (20 epochs) and ResNet50 lab (15
+the CUDA defaults, with the ceiling also timed in contiguous format), then the full VGG16 lab (20 epochs) and ResNet50 lab (15
 epochs) with the fast path in bf16, and the same runs in fp32 on the same seed
 to check that bf16 costs no accuracy. Prints a Markdown table and writes JSON.
 
@@ -69,7 +69,7 @@ def main() -> None:
     device = train.resolve_device(args.device)
     started = time.perf_counter()
     sizes = {"batch_size": 8, "eval_batch_size": 16, "steps": 2, "warmup": 1} if args.smoke else {"steps": 30, "warmup": 5}
-    bench = run_benchmarks(["vgg16", "resnet50"], device=device, workers=2, **sizes)
+    bench = run_benchmarks(["vgg16", "resnet50"], device=device, workers=2, compare_memory_format=True, **sizes)
     rows, runs = [], {}
     for name, count in epochs.items():
         for precision in ("bf16", "fp32"):

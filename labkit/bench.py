@@ -10,7 +10,10 @@ Four measurements per model, in one process on one device:
 4. ``evaluate``: the test pass, no gradients.
 
 Warm-up steps run first and are not timed (cuDNN autotuning, allocator growth,
-torch.compile's compilation, which is timed on its own).
+torch.compile's compilation, which is timed on its own). The training paths take
+turns, so that a machine whose speed drifts slows them all alike, and ratios
+are medians of paired turns with a 95% interval: a shared CPU's step time
+varies more from one step to the next than the input paths cost.
 """
 
 from __future__ import annotations
