@@ -265,7 +265,8 @@ def benchmark_model(
         result.images_per_second[name] = statistics.median(rates)
         result.round_images_per_second[name] = rates
         log(f"  {model_name} {name}{f' ({workers} DataLoader workers)' if name == 'reference' and workers else ''}: "
-            f"{statistics.median(rates):,.1f} images/s (median of {rounds} turns of {per_round} step(s))")  # fmt: skip
+            f"{statistics.median(rates):,.1f} images/s (median of {rounds} turns of {per_round} step(s), "
+            f"after {warmup} untimed warm-up step(s))")  # fmt: skip
     pairs = [("fast/ceiling", "fast", "ceiling"), ("fast/reference", "fast", "reference")]
     if other is not None:
         cl, contiguous = ("ceiling", "ceiling, contiguous") if channels_last else ("ceiling, channels_last", "ceiling")
