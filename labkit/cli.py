@@ -32,6 +32,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _add_precision_options(parser: argparse.ArgumentParser) -> None:
+    """--bf16 and --channels-last; unset means the device's default (labkit.train.device_settings)."""
+    parser.add_argument(
+        "--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)"
+    )
+    parser.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None,
+        help="channels-last memory format (default: on for CUDA and CPU)",
+    )  # fmt: skip
+
+
 def _positive_float(text: str) -> float:
     value = _number(text, float)
     if not value > 0:
@@ -97,10 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fast: split on the device, augmented per batch; reference: torchvision transforms and a DataLoader",
     )  # fmt: skip
     train.add_argument("--workers", type=_count, default=0, help="DataLoader workers for --input-path reference")
-    train.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
-    train.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format (default: on for CUDA and CPU)"
-    )
+    _add_precision_options(train)
     train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT_NAME}")
     train.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
@@ -161,10 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-memory-format", action="store_true",
         help="also time the ceiling in the other memory format (channels_last against contiguous)",
     )  # fmt: skip
-    bench.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)")
-    bench.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last (default: on for CUDA and CPU)"
-    )
+    _add_precision_options(bench)
     bench.add_argument("--compile", action="store_true", help="torch.compile the model (compile time reported apart)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     bench.add_argument(

@@ -383,7 +383,28 @@ def _epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Gener
     return generator
 
 
-class TensorLoader:
+class _EpochLoader:
+    """What both input paths share: a batch size, a split's size and classes, and the epoch to draw."""
+
+    def __init__(self, split: Split, batch_size: int, train: bool, seed: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        self.size = len(split)
+        self.classes = split.classes
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order and augmentation the next iteration draws."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.size / self.batch_size)
+
+
+class TensorLoader(_EpochLoader):
     """Batches drawn from a split that lives on the training device.
 
     Shuffling, crops and flips for a whole epoch are drawn up front on the
@@ -400,23 +421,11 @@ class TensorLoader:
         seed: int = 0,
         channels_last: bool = False,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch size must be positive, got {batch_size}")
+        super().__init__(split, batch_size, train, seed)
         self.device = torch.device(device)
         self.images = split.images.to(self.device)
         self.labels = split.labels.to(self.device)
-        self.classes = split.classes
-        self.batch_size = batch_size
-        self.train = train
-        self.seed = seed
         self.channels_last = channels_last
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.labels) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         n = len(self.labels)
@@ -468,25 +477,13 @@ class ImageDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[index])), self.labels[index]
 
 
-class ReferenceLoader:
+class ReferenceLoader(_EpochLoader):
     """``DataLoader`` over PIL images, reseeded per epoch like :class:`TensorLoader`."""
 
     def __init__(self, split: Split, batch_size: int, train: bool, seed: int = 0, num_workers: int = 0) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch size must be positive, got {batch_size}")
+        super().__init__(split, batch_size, train, seed)
         self.dataset = ImageDataset(split.to("cpu"), reference_transform(train))
-        self.classes = split.classes
-        self.batch_size = batch_size
-        self.train = train
-        self.seed = seed
         self.num_workers = num_workers
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         generator = _epoch_generator(self.seed, self.epoch, torch.device("cpu"))
