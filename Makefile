@@ -29,15 +29,19 @@ REPORT_ARGS ?=
 report: $(STAMP)
 	$(PY) -m labkit report $(REPORT_ARGS)
 
+# The two labs' models and notebooks, as labkit/lab.py defines them.
+LAB_MODELS = $(PY) -c 'from labkit.lab import LABS; print(*LABS)'
+LAB_NOTEBOOKS = $(PY) -c 'from labkit.lab import LABS; print(*(lab.notebook for lab in LABS.values()))'
+
 # Re-execute the committed notebooks in place (their stored outputs), e.g. LABKIT_PROFILE=quick make notebooks
 notebooks: $(STAMP)
-	cd notebooks && for nb in vgg16_lab.ipynb resnet50_lab.ipynb; do \
-		../$(PY) -m papermill --log-output --cwd . $$nb $$nb || exit 1; done
+	for nb in $$($(LAB_NOTEBOOKS)); do \
+		$(PY) -m papermill --log-output --cwd notebooks notebooks/$$nb notebooks/$$nb || exit 1; done
 
-# The lab recipe through the command line instead of the notebooks, into runs/.
+# The lab recipe through the command line instead of the notebooks, into runs/<model>.
 lab: $(STAMP)
-	$(PY) -m labkit train --model vgg16 --out runs/vgg16 --download $(LAB_ARGS)
-	$(PY) -m labkit train --model resnet50 --out runs/resnet50 --download $(LAB_ARGS)
+	for model in $$($(LAB_MODELS)); do \
+		$(PY) -m labkit train --model $$model --out runs/$$model --download $(LAB_ARGS) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

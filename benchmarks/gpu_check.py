@@ -1,9 +1,9 @@
 """The GPU rows of report/benchmarks.md: the whole lab recipe timed on one GPU.
 
 Runs, on the chosen device: the benchmark of both models (bf16 + channels_last,
-the CUDA defaults, with the ceiling also timed in contiguous format), then the full VGG16 lab (20 epochs) and ResNet50 lab (15
-epochs) with the fast path in bf16, and the same runs in fp32 on the same seed
-to check that bf16 costs no accuracy. Prints a Markdown table and writes JSON.
+the CUDA defaults, with the ceiling also timed in contiguous format), then both
+labs' full recipes (labkit.lab) through labkit.pipeline.run with the fast path in
+bf16, and the same runs in fp32 on the same seed to check that bf16 costs no accuracy. Prints a Markdown table and writes JSON.
 
     python benchmarks/gpu_check.py --subset .gpu/subset.npz --out $OUT
 
@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from labkit import models, train
+from labkit import lab, pipeline
 from labkit.bench import run_benchmarks
-from labkit.data import LAB_CLASSES, Split, load_lab_data
+from labkit.data import Split, load_lab_data
+from labkit.device import resolve_device
 
 
 def export(path: Path) -> None:
@@ -42,10 +45,11 @@ def export(path: Path) -> None:
 
 def load(path: Path) -> tuple[Split, Split]:
     with np.load(path) as stored:
-        return (
-            Split(torch.from_numpy(stored["train_images"]), torch.from_numpy(stored["train_labels"]), LAB_CLASSES, "train"),
-            Split(torch.from_numpy(stored["test_images"]), torch.from_numpy(stored["test_labels"]), LAB_CLASSES, "test"),
-        )
+        return tuple(
+            Split(torch.from_numpy(stored[f"{name}_images"]), torch.from_numpy(stored[f"{name}_labels"]),
+                  lab.LAB_CLASSES, name)
+            for name in ("train", "test")
+        )  # fmt: skip
 
 
 def main() -> None:
@@ -61,26 +65,27 @@ def main() -> None:
         return
 
     train_split, test_split = load(args.subset)
-    epochs = {"vgg16": 20, "resnet50": 15}
+    recipes = {name: entry.recipe for name, entry in lab.LABS.items()}
     if args.smoke:
-        train_split = Split(train_split.images[::500], train_split.labels[::500], LAB_CLASSES, "train")
-        test_split = Split(test_split.images[::300], test_split.labels[::300], LAB_CLASSES, "test")
-        epochs = {"vgg16": 1, "resnet50": 1}
-    device = train.resolve_device(args.device)
+        train_split = Split(train_split.images[::500], train_split.labels[::500], lab.LAB_CLASSES, "train")
+        test_split = Split(test_split.images[::300], test_split.labels[::300], lab.LAB_CLASSES, "test")
+        recipes = {name: replace(recipe, epochs=1) for name, recipe in recipes.items()}
+    device = resolve_device(args.device)
     started = time.perf_counter()
     sizes = {"batch_size": 8, "eval_batch_size": 16, "steps": 2, "warmup": 1} if args.smoke else {"steps": 30, "warmup": 5}
-    bench = run_benchmarks(["vgg16", "resnet50"], device=device, workers=2, compare_memory_format=True, **sizes)
+    bench = run_benchmarks(list(recipes), device=device, workers=2, compare_memory_format=True, **sizes)
     rows, runs = [], {}
-    for name, count in epochs.items():
-        for precision in ("bf16", "fp32"):
-            bf16 = precision == "bf16" and device.type == "cuda"
-            train.seed_everything(0)
-            history = train.fit(models.build(name), train_split, test_split, epochs=count, device=device, seed=0,
-                                bf16=bf16, progress=False)  # fmt: skip
-            final = history.final()
-            runs[f"{name}-{precision}"] = history.to_dict()
-            rows.append(f"| {name} | {precision} | {count} | {final['total_seconds']:.1f} s | "
-                        f"{100 * final['train_acc']:.2f}% | {100 * final['test_acc']:.2f}% | {history.info['device_name']} |")
+    with tempfile.TemporaryDirectory(prefix="gpu-check-") as scratch:
+        for name, recipe in recipes.items():
+            for precision in ("bf16", "fp32"):
+                chosen = replace(recipe, bf16=precision == "bf16" and device.type == "cuda")
+                result = pipeline.run(chosen, Path(scratch) / f"{name}-{precision}", splits=(train_split, test_split),
+                                      device=str(device), checkpoint=False, progress=False)  # fmt: skip
+                final = result.history.final()
+                runs[f"{name}-{precision}"] = result.history.to_dict()
+                rows.append(f"| {name} | {precision} | {chosen.epochs} | {final['total_seconds']:.1f} s | "
+                            f"{100 * final['train_acc']:.2f}% | {100 * final['test_acc']:.2f}% | "
+                            f"{result.history.info['device_name']} |")  # fmt: skip
     table = "\n".join(["| model | precision | epochs | training time | train acc | test acc | device |",
                        "|---|---|---|---|---|---|---|", *rows])  # fmt: skip
     print(table)

@@ -1,7 +1,7 @@
 """labkit: the package behind the VGG16 and ResNet50 CIFAR-10 labs.
 
-Submodules load on first use (``labkit.models``, ``labkit.data``, ``labkit.train``,
-``labkit.plots``, ...), so ``import labkit`` itself is instant and does nothing else.
+Submodules load on first use (``labkit.lab``, ``labkit.data``, ``labkit.models``,
+``labkit.train``, ...), so ``import labkit`` itself is instant and does nothing else.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "batch", "bench", "checkpoint", "cli", "data", "files", "history", "metrics", "models", "plots",
-    "profiles", "report", "train", "verify",
+    "artefacts", "bench", "checkpoint", "cli", "data", "device", "files", "history", "lab", "loaders", "metrics",
+    "models", "pipeline", "plots", "report", "results", "train", "verify",
 )  # fmt: skip
 
 

@@ -33,17 +33,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import Split, make_loader
+from .data import Split
+from .device import device_name, device_settings, memory_format, synchronize
 from .files import atomic_write_text
+from .lab import RESNET50, VGG16
+from .loaders import make_loader
 from .models import build
-from .train import _autocast, device_name, device_settings, evaluate, make_optimizer
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
+from .train import evaluate, make_optimizer, train_step
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -60,32 +56,28 @@ def _reset_peak(device: torch.device) -> None:
 
 
 def _prepare(model: nn.Module, device: torch.device, channels_last: bool) -> nn.Module:
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    return model.to(device=device, memory_format=memory_format).train()
+    return model.to(device=device, memory_format=memory_format(channels_last)).train()
 
 
-def _step_function(model: nn.Module, device: torch.device, bf16: bool):
+def _step_function(model: nn.Module, bf16: bool):
+    """Training's own step (:func:`labkit.train.train_step`) on the lab's optimiser."""
     optimizer = make_optimizer(model)
+    return lambda images, labels: train_step(model, optimizer, images, labels, bf16)
 
-    def step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        with _autocast(device, bf16):
-            loss = nn.functional.cross_entropy(model(images).float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss.detach()
 
-    return step
+def _random_batch(batch_size: int, device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format(channels_last))
+    return images, torch.randint(0, 3, (batch_size,), device=device)
 
 
 def _run_steps(batches: Iterator, step, device: torch.device, count: int) -> float:
     """Seconds for ``count`` steps drawn from ``batches``, input path included."""
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(count):
         images, labels = next(batches)
         step(images.to(device, non_blocking=True), labels.to(device, non_blocking=True))
-    _synchronize(device)
+    synchronize(device)
     return time.perf_counter() - start
 
 
@@ -120,12 +112,8 @@ def step_rate(
     channels_last: bool = False,
 ) -> float:
     """Training images per second of the model step alone, on random tensors on the device."""
-    model = _prepare(model, device, channels_last)
-    step = _step_function(model, device, bf16)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
-    labels = torch.randint(0, 3, (batch_size,), device=device)
-    batches = repeat((images, labels))
+    step = _step_function(_prepare(model, device, channels_last), bf16)
+    batches = repeat(_random_batch(batch_size, device, channels_last))
     _run_steps(batches, step, device, warmup)
     return batch_size * steps / _run_steps(batches, step, device, steps)
 
@@ -228,10 +216,8 @@ def benchmark_model(
     result = BenchResult(model_name, str(device), device_name(device), batch_size, per_round * rounds, warmup, bf16,
                          channels_last, compile_model, eval_batch_size, workers, rounds=rounds)  # fmt: skip
     _reset_peak(device)
-    step = _step_function(model, device, bf16)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
-    labels = torch.randint(0, 3, (batch_size,), device=device)
+    step = _step_function(model, bf16)
+    images, labels = _random_batch(batch_size, device, channels_last)
     if compile_model:
         result.compile_seconds = _run_steps(repeat((images, labels)), step, device, 1)
 
@@ -246,11 +232,10 @@ def benchmark_model(
     sources = {"ceiling": repeat((images, labels)), "fast": _endless(fast), "reference": _endless(reference)}
     steps_of = dict.fromkeys(sources, step)
     if other is not None:
-        other_format = torch.contiguous_format if channels_last else torch.channels_last
         other_model = _prepare(other, device, not channels_last)
         name = f"ceiling, {'contiguous' if channels_last else 'channels_last'}"
-        sources[name] = repeat((images.contiguous(memory_format=other_format), labels))
-        steps_of[name] = _step_function(torch.compile(other_model) if compile_model else other_model, device, bf16)
+        sources[name] = repeat((images.contiguous(memory_format=memory_format(not channels_last)), labels))
+        steps_of[name] = _step_function(torch.compile(other_model) if compile_model else other_model, bf16)
     for name, batches in sources.items():
         _run_steps(batches, steps_of[name], device, warmup)
     samples: dict[str, list[float]] = {name: [] for name in sources}
@@ -283,7 +268,7 @@ def benchmark_model(
         for images, _ in islice(iter(loader), steps):
             images.to(device, non_blocking=True)
             batches += 1
-        _synchronize(device)
+        synchronize(device)
         result.loader_ms_per_batch[name] = 1000 * (time.perf_counter() - start) / batches
     log(
         f"  {model_name} input path alone: fast {result.loader_ms_per_batch['fast']:.1f} ms, reference "
@@ -293,10 +278,10 @@ def benchmark_model(
     # 4. evaluation
     loader = make_loader(test_split, eval_batch_size, False, device, 0, "fast", channels_last)
     evaluate(model, loader, device, bf16)  # warm-up (and cuDNN autotuning for the new batch size)
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     evaluate(model, loader, device, bf16)
-    _synchronize(device)
+    synchronize(device)
     result.images_per_second["evaluate"] = len(test_split) / (time.perf_counter() - start)
     log(f"  {model_name} evaluation: {result.images_per_second['evaluate']:,.1f} images/s")
 
@@ -340,34 +325,34 @@ def format_table(results: list[BenchResult]) -> str:
     for r in results:
         for path, ips in r.images_per_second.items():
             lines.append(f"| {r.model} | {r.device_name} | {path} | {ips:,.1f} | {r.achieved_tflops[path]:.3f} |")
-    memory_format = any("channels_last/contiguous" in r.ratios for r in results)
+    formats_compared = any("channels_last/contiguous" in r.ratios for r in results)
     additive = all(additive_ratios(r) for r in results)
     lines += [
         "",
         "| model | fast/ceiling (target >= 95%) | fast/reference (target >= 1.00x) |"
         + (" fast/ceiling, additive | fast/reference, additive |" if additive else "")
-        + (" channels_last/contiguous ceiling |" if memory_format else ""),
-        "|---|---|---|" + ("---|---|" if additive else "") + ("---|" if memory_format else ""),
+        + (" channels_last/contiguous ceiling |" if formats_compared else ""),
+        "|---|---|---|" + ("---|---|" if additive else "") + ("---|" if formats_compared else ""),
     ]
     for r in results:
         row = f"| {r.model} | {_ratio_text(r, 'fast/ceiling', True)} | {_ratio_text(r, 'fast/reference', False)} |"
         if additive:
             predicted = additive_ratios(r)
             row += f" {predicted['fast/ceiling']:.2%} | {predicted['fast/reference']:.3f}x |"
-        if memory_format:
+        if formats_compared:
             row += f" {_ratio_text(r, 'channels_last/contiguous', False) if 'channels_last/contiguous' in r.ratios else '—'} |"
         lines.append(row)
     return "\n".join(lines)
 
 
-GPU_SECTION = """## GPU (one NVIDIA H200)
+GPU_SECTION = f"""## GPU (one NVIDIA H200)
 
-Targets: the whole VGG16 lab (20 epochs, each followed by the test pass) in at most 10 s of training
-time, the ResNet50 lab (15 epochs) in at most 25 s, with bf16 test accuracy within 1 point of fp32 on
+Targets: the whole VGG16 lab ({VGG16.epochs} epochs, each followed by the test pass) in at most 10 s of training
+time, the ResNet50 lab ({RESNET50.epochs} epochs) in at most 25 s, with bf16 test accuracy within 1 point of fp32 on
 the same seed.
 
-**Not measured**: no GPU was available to the session that wrote this file. `benchmarks/gpu_check.sh`
-measures these rows in one device run (under 5 minutes); its header says how to prepare the data.
+**Not measured yet**: these rows come from a run of `benchmarks/gpu_check.sh` on a GPU (one command,
+under 5 minutes on an H200); its header says how to prepare the data.
 """
 
 

@@ -7,33 +7,40 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
-CHECKPOINT_NAME = "checkpoint.pt"
-HISTORY_NAME = "history.json"
-FIGURE_DPI = 110
+from .lab import CHECKPOINT, HISTORY, LABS, PROFILES, Recipe
 
 
 class UsageError(ValueError):
     """A command-line choice that cannot work; the message says what to change."""
 
 
-def _positive_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text}")
-    return value
+def _number(kind: type, minimum: float, strict: bool = False) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` of at least (or, ``strict``, above) ``minimum``; NaN never passes."""
+    whole = "whole " if kind is int else ""
+    bound = f"greater than {minimum}" if strict else f"at least {minimum}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {whole}number") from None
+        if not (value > minimum if strict else value >= minimum):
+            raise argparse.ArgumentTypeError(f"must be a {whole}number {bound}, got {text}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text}")
-    return value
+_positive_int = _number(int, 1)
+_count = _number(int, 0)
+_positive_float = _number(float, 0, strict=True)
+_non_negative_float = _number(float, 0)
 
 
 def _add_precision_options(parser: argparse.ArgumentParser) -> None:
-    """--bf16 and --channels-last; unset means the device's default (labkit.train.device_settings)."""
+    """--bf16 and --channels-last; unset means the device's default (labkit.device.device_settings)."""
     parser.add_argument(
         "--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)"
     )
@@ -43,31 +50,26 @@ def _add_precision_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _positive_float(text: str) -> float:
-    value = _number(text, float)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than zero, got {text}")
-    return value
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one and the help text does not say it already."""
+
+    def _get_help_string(self, action):
+        if "(default" in (action.help or "") or action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
 
 
-def _non_negative_float(text: str) -> float:
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _number(text: str, kind: type):
-    try:
-        return kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+def _command(commands, name: str, handler: Callable, summary: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows every default; ``handler(args)`` runs it."""
+    parser = commands.add_parser(
+        name, help=summary, description=description, formatter_class=_HelpFormatter
+    )
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .data import LAB_CLASSES
-    from .train import BATCH_SIZE, EVAL_BATCH_SIZE, LR, MOMENTUM, WEIGHT_DECAY
-
+    default = Recipe()
     parser = argparse.ArgumentParser(
         prog="python -m labkit",
         description="Run the labkit CIFAR-10 labs headless.",
@@ -75,59 +77,66 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser(
-        "train",
-        help="train a model on the lab recipe",
-        description=(
+    train = _command(
+        commands, "train", run_train, "train a model on the lab recipe",
+        (
             "Train a model on a CIFAR-10 class subset with the lab recipe (cross-entropy, SGD with "
             "momentum and weight decay, no schedule), testing after every epoch. Writes "
-            f"{HISTORY_NAME}, {CHECKPOINT_NAME} and figures into --out."
+            f"{HISTORY}, {CHECKPOINT} and figures into --out. Options left out take the lab recipe's "
+            "values (labkit/lab.py)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    train.add_argument("--model", default="vgg16", help="model name, for example vgg16 or resnet50")
+    train.add_argument("--model", default=default.model, help="model name, for example vgg16 or resnet50")
     train.add_argument(
-        "--epochs", type=_positive_int, default=None, help="epochs to train (default: the lab's, 20 for vgg16, 15 for resnet50)"
-    )
+        "--profile", choices=list(PROFILES), default="full",
+        help="full: the lab recipe; quick and smoke: fewer epochs and images (labkit/lab.py)",
+    )  # fmt: skip
+    train.add_argument(
+        "--epochs", type=_positive_int, default=None,
+        help=f"epochs to train (default: the lab recipe's, {', '.join(f'{m} {lab.recipe.epochs}' for m, lab in LABS.items())})",
+    )  # fmt: skip
     train.add_argument("--out", required=True, type=Path, help="folder for the run's checkpoint, history and figures")
     train.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
     train.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10 into --data if it is missing")
     train.add_argument("--cache-dir", default=None, help="decoded-image cache (default: $LABKIT_CACHE, else ~/.cache/labkit)")
-    train.add_argument("--classes", default=",".join(LAB_CLASSES), help="comma-separated CIFAR-10 class names, in label order")
+    train.add_argument(
+        "--classes", default=None, help=f"comma-separated CIFAR-10 class names, in label order (default: {','.join(default.classes)})"
+    )
     train.add_argument("--per-class", type=_positive_int, default=None, help="training images per class (default: all)")
     train.add_argument("--test-per-class", type=_positive_int, default=None, help="test images per class (default: all)")
-    train.add_argument("--batch-size", type=_positive_int, default=BATCH_SIZE, help="training batch size")
-    train.add_argument("--eval-batch-size", type=_positive_int, default=EVAL_BATCH_SIZE, help="test batch size")
-    train.add_argument("--lr", type=_positive_float, default=LR, help="SGD learning rate")
-    train.add_argument("--momentum", type=_non_negative_float, default=MOMENTUM, help="SGD momentum")
-    train.add_argument("--weight-decay", type=_non_negative_float, default=WEIGHT_DECAY, help="SGD weight decay")
-    train.add_argument("--seed", type=int, default=0, help="seed for model init, shuffling and augmentation")
+    train.add_argument("--batch-size", type=_positive_int, default=None, help=f"training batch size (default: {default.batch_size})")
+    train.add_argument("--eval-batch-size", type=_positive_int, default=None, help=f"test batch size (default: {default.eval_batch_size})")
+    train.add_argument("--lr", type=_positive_float, default=None, help=f"SGD learning rate (default: {default.lr:g})")
+    train.add_argument("--momentum", type=_non_negative_float, default=None, help=f"SGD momentum (default: {default.momentum:g})")
+    train.add_argument(
+        "--weight-decay", type=_non_negative_float, default=None, help=f"SGD weight decay (default: {default.weight_decay:g})"
+    )
+    train.add_argument(
+        "--seed", type=int, default=None, help=f"seed for model init, shuffling and augmentation (default: {default.seed})"
+    )
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument(
-        "--input-path", choices=("fast", "reference"), default="fast",
+        "--input-path", choices=("fast", "reference"), default=default.input_path,
         help="fast: split on the device, augmented per batch; reference: torchvision transforms and a DataLoader",
     )  # fmt: skip
-    train.add_argument("--workers", type=_count, default=0, help="DataLoader workers for --input-path reference")
+    train.add_argument("--workers", type=_count, default=default.workers, help="DataLoader workers for --input-path reference")
     _add_precision_options(train)
     train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
-    train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT_NAME}")
+    train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT}")
     train.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     train.add_argument("--no-progress", action="store_true", help="no progress bars, only one line per epoch")
-    train.set_defaults(handler=run_train)
 
-    report = commands.add_parser(
-        "report",
-        help="run both lab notebooks headless and build report/",
-        description=(
+    report = _command(
+        commands, "report", run_report, "run both lab notebooks headless and build report/",
+        (
             "Execute notebooks/vgg16_lab.ipynb and notebooks/resnet50_lab.ipynb with papermill, render them "
             "to HTML and write report/index.html with both labs' results beside the reference lab. The new "
             "report replaces the old one only if every notebook succeeds."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     report.add_argument(
         "--profile", default=None,
-        help="full, quick or smoke (default: $LABKIT_PROFILE, else full; see labkit/profiles.py)",
+        help="full, quick or smoke (default: $LABKIT_PROFILE, else full; see labkit/lab.py)",
     )  # fmt: skip
     report.add_argument(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -139,24 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--runs-dir", type=Path, default=Path("runs/report"), help="scratch folder for the runs' checkpoints"
     )
-    report.set_defaults(handler=run_report)
 
-    bench = commands.add_parser(
-        "bench",
-        help="measure training speed: model step, fast path, reference path, evaluation",
-        description=(
+    bench = _command(
+        commands, "bench", run_bench, "measure training speed: model step, fast path, reference path, evaluation",
+        (
             "Measure, for each model on one device: the model step alone on random tensors (the ceiling), "
             "the fast input path end to end, the torchvision reference path end to end, and evaluation. "
             "Prints images/s, the fast/reference and fast/ceiling ratios, FLOPs per image (counted by "
             "torch.utils.flop_counter), achieved TFLOP/s and peak memory. Images are random uint8 tensors: "
             "the speed of every path is the same as on real data."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     bench.add_argument("--model", default="vgg16,resnet50", help="comma-separated model names")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    bench.add_argument("--batch-size", type=_positive_int, default=BATCH_SIZE, help="training batch size")
-    bench.add_argument("--eval-batch-size", type=_positive_int, default=EVAL_BATCH_SIZE, help="evaluation batch size")
+    bench.add_argument("--batch-size", type=_positive_int, default=default.batch_size, help="training batch size")
+    bench.add_argument("--eval-batch-size", type=_positive_int, default=default.eval_batch_size, help="evaluation batch size")
     bench.add_argument("--steps", type=_positive_int, default=12, help="timed steps per training path, split over the turns")
     bench.add_argument(
         "--rounds", type=_positive_int, default=None, help="turns per path (default: one per step on CPU, 3 on GPU)"
@@ -175,14 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--markdown", type=Path, default=None, metavar="PATH", help="also write a Markdown report (e.g. report/benchmarks.md)"
     )
-    bench.set_defaults(handler=run_bench)
 
     data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    verify = data_commands.add_parser(
-        "verify",
-        help="check an image folder against a SHA-256 list",
-        description=(
+    verify = _command(
+        data_commands, "verify", run_verify, "check an image folder against a SHA-256 list",
+        (
             "Check every file under --data against a list of 'SHA256  relative/path' lines (the format of "
             "sha256sum, and of ../shared/data/cifar10-jpg.sha256). Reports missing, extra and changed files "
             "and exits 1 on any difference."
@@ -190,7 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
     verify.add_argument("--sha256", default=None, help="checksum list (default: ROOT.sha256 beside the folder)")
-    verify.set_defaults(handler=run_verify)
     return parser
 
 
@@ -245,9 +248,9 @@ def _literal(text: str):
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from .batch import NotebookFailed, absolute_data_root, build_report, estimate_full_recipe
-    from .profiles import get_profile
-    from .train import resolve_device
+    from .device import resolve_device
+    from .lab import get_profile
+    from .report import NotebookFailed, absolute_data_root, build_report, estimate_full_recipe
 
     # papermill streams each cell's output through its logger: show it live.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -275,7 +278,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
-    checkpoint, history = out / CHECKPOINT_NAME, out / HISTORY_NAME
+    checkpoint, history = out / CHECKPOINT, out / HISTORY
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; choose a folder path")
     if resume:
@@ -288,53 +291,35 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
         return
     if history.is_file():
         raise UsageError(
-            f"{out} already holds a finished run ({HISTORY_NAME}); choose another --out, "
+            f"{out} already holds a finished run ({HISTORY}); choose another --out, "
             "or pass --overwrite to replace it"
         )
     if checkpoint.is_file():
         raise UsageError(
-            f"{out} holds an unfinished run ({CHECKPOINT_NAME}); pass --resume to continue it, "
+            f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, "
             "or --overwrite to start again"
         )
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .data import load_lab_data
-    from .models import build
-    from .report import save_run
-    from .train import fit, lab_epochs, resolve_device, seed_everything
+    from .lab import recipe
+    from .pipeline import run
 
-    out: Path = args.out
-    _check_out(out, args.resume, args.overwrite)
-    device = resolve_device(args.device)  # fail before loading any data
-    classes = [name.strip() for name in args.classes.split(",") if name.strip()]
-    seed_everything(args.seed)
-    model = build(args.model, num_classes=max(1, len(classes)))
-    train_split, test_split = load_lab_data(
-        classes, args.data, args.per_class, args.test_per_class, args.download, args.cache_dir
-    )
-    epochs = args.epochs or lab_epochs(args.model)
-    print(
-        f"{args.model}: {len(train_split):,} training / {len(test_split):,} test images of "
-        f"{', '.join(classes)}; {epochs} epochs on {device}",
-        flush=True,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    history = fit(
-        model, train_split, test_split, epochs=epochs, batch_size=args.batch_size, lr=args.lr,
-        momentum=args.momentum, weight_decay=args.weight_decay, device=device, seed=args.seed,
-        input_path=args.input_path, num_workers=args.workers, channels_last=args.channels_last, bf16=args.bf16,
-        compile_model=args.compile,
-        eval_batch_size=args.eval_batch_size, checkpoint=out / CHECKPOINT_NAME, resume=args.resume,
-        info={"model": args.model, "per_class": args.per_class, "test_per_class": args.test_per_class},
-        progress=not args.no_progress,
+    _check_out(args.out, args.resume, args.overwrite)
+    chosen = recipe(
+        args.model, args.profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
+        test_per_class=args.test_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
+        lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
+        input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,
+        torch_compile=args.compile,
     )  # fmt: skip
-    save_run(out, history, test_split, title=args.model, dpi=FIGURE_DPI)
-    final = history.final()
+    result = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
+                 device=args.device, resume=args.resume, progress=not args.no_progress)  # fmt: skip
+    final = result.history.final()
     print(
-        f"{args.model}: train accuracy {final['train_acc']:.2%}, test accuracy {final['test_acc']:.2%} "
+        f"{chosen.model}: train accuracy {final['train_acc']:.2%}, test accuracy {final['test_acc']:.2%} "
         f"after {final['epochs']} epochs; training time {final['total_seconds']:.1f} s on "
-        f"{history.info['device_name']}. Results in {out}"
+        f"{result.history.info['device_name']}. Results in {args.out}"
     )
     return 0
 

@@ -32,14 +32,3 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
-
-def run_folder(output_dir: str | os.PathLike | None, model: str, profile: str, base: str = "runs") -> Path:
-    """The folder for a run: ``output_dir`` if given, else a new time-stamped one under ``runs/``.
-
-    A fresh folder per run means a rerun never overwrites an earlier run's checkpoint.
-    """
-    if output_dir is not None:
-        return Path(output_dir)
-    from datetime import datetime
-
-    return Path(base) / f"{model}-{profile}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

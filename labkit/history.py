@@ -16,8 +16,8 @@ METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 class History:
     """Per-epoch metrics (accuracies as fractions in [0, 1], times in seconds).
 
-    ``info`` holds what a reader needs to trust the numbers: model, parameter
-    count, device name, torch version, recipe and profile.
+    ``info`` holds what a reader needs to trust the numbers: the recipe and
+    profile, parameter count, device name and torch version.
     """
 
     epochs: list[int] = field(default_factory=list)
@@ -28,9 +28,6 @@ class History:
     seconds: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
-    # The last test pass (predictions and targets) of the run that produced
-    # this history; kept in memory for plots, never written to JSON.
-    last_evaluation: Any = field(default=None, repr=False, compare=False)
 
     def append(self, epoch: int, **metrics: float) -> None:
         missing = set(METRICS) - set(metrics)

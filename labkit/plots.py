@@ -13,7 +13,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .data import MEAN, STD
+from .lab import MEAN, STD
 from .history import History
 from .metrics import confusion_counts
 

@@ -1,221 +1,142 @@
-"""Results against the reference lab: Markdown for the notebooks, HTML for the report page.
+"""``python -m labkit report``: run both lab notebooks with papermill and build report/.
 
-Every number written here is read from a run's :class:`~labkit.history.History`;
-the only constants are the reference lab's published results.
+The new report is assembled in a sibling folder and swapped in only when every
+notebook has run, so a failure leaves the previous report exactly as it was.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+import os
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from .files import atomic_write_text
 from .history import History
+from .lab import FIGURES, HISTORY, LAB_CLASSES, LABS, RUN_FILES, TEST_PER_CLASS, TRAIN_PER_CLASS, get_profile, title
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One published run of the original lab (on a GPU it did not name)."""
-
-    model: str
-    title: str
-    train_acc: float
-    test_acc: float
-    seconds: float
-    epochs: int
-    parameters: int
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the notebook and the cell."""
 
 
-REFERENCE = {
-    "vgg16": Reference("vgg16", "VGG16", 0.9954, 0.930, 111.0, 20, 33_617_987),
-    "resnet50": Reference("resnet50", "ResNet50", 0.9720, 0.891, 166.0, 15, 23_510_339),
-}
-LAB_TITLES = {"vgg16": "VGG16", "resnet50": "ResNet50"}
+def estimate_full_recipe(device_name: str = "auto", log=print) -> dict[str, float]:
+    """Seconds the full recipe would take here, from a measured training-step rate."""
+    import torch
+
+    from .bench import step_rate
+    from .device import device_settings
+    from .models import build
+
+    device, bf16, channels_last = device_settings(device_name)
+    torch.manual_seed(0)
+    estimate = {}
+    for model_name, lab in LABS.items():
+        # Images pushed through the model: every training image each epoch, plus
+        # the test pass (a forward pass costs about a third of a training step).
+        classes = len(lab.recipe.classes)
+        work = lab.recipe.epochs * classes * (TRAIN_PER_CLASS + TEST_PER_CLASS / 3)
+        rate = step_rate(build(model_name), device, batch_size=32, steps=2, warmup=1, bf16=bf16, channels_last=channels_last)
+        estimate[model_name] = work / rate
+        log(f"  {model_name}: {rate:.0f} training images/s measured here -> about {work / rate / 3600:.1f} h")
+    return estimate
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.2f}%"
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: str) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters, kernel_name=kernel,
+            log_output=True, progress_bar=False, cwd=str(notebook.parent),
+        )  # fmt: skip
+    except PapermillExecutionError as error:
+        raise NotebookFailed(
+            f"notebook {notebook.name} failed in cell {error.cell_index} (execution count {error.exec_count}): "
+            f"{error.ename}: {error.evalue}. The executed copy with the error is {output}"
+        ) from error
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 120:
-        return f"{value:.1f} s"
-    minutes, seconds = divmod(value, 60)
-    if minutes < 120:
-        return f"{value:.0f} s ({int(minutes)} min {seconds:.0f} s)"
-    return f"{value:.0f} s ({value / 3600:.1f} h)"
+def _render_html(notebook: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = notebook.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
 
 
-def _profile_note(history: History) -> str:
-    info = history.info
-    train_images = info.get("train_images")
-    return f"{info.get('profile', '?')} ({train_images:,} training images)" if train_images else info.get("profile", "?")
+def _swap_in(staging: Path, report_dir: Path) -> None:
+    old = report_dir.with_name(report_dir.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if report_dir.exists():
+        report_dir.rename(old)
+    staging.rename(report_dir)
+    if old.exists():
+        # Keep files the report command does not make (benchmarks.md, notes).
+        for leftover in old.iterdir():
+            if not (report_dir / leftover.name).exists():
+                leftover.rename(report_dir / leftover.name)
+        shutil.rmtree(old)
 
 
-def comparison_rows(history: History, reference: Reference | None) -> list[tuple[str, str, str]]:
-    """(quantity, this run, reference) rows; '—' where the reference did not report a value."""
-    final = history.final()
-    info = history.info
-    ref = reference
-    return [
-        ("train accuracy", _percent(final["train_acc"]), _percent(ref.train_acc if ref else None)),
-        ("test accuracy", _percent(final["test_acc"]), _percent(ref.test_acc if ref else None)),
-        ("train loss", f"{final['train_loss']:.4f}", "—"),
-        ("test loss", f"{final['test_loss']:.4f}", "—"),
-        ("epochs", str(final["epochs"]), str(ref.epochs) if ref else "—"),
-        ("training time (train + test passes)", _seconds(final["total_seconds"]), _seconds(ref.seconds if ref else None)),
-        ("parameters", f"{info.get('parameters', 0):,}", f"{ref.parameters:,}" if ref else "—"),
-        ("device", str(info.get("device_name", "?")), "a GPU (not named)"),
-        ("profile", _profile_note(history), "full (15,000 training images)"),
-        ("date", str(info.get("finished_at", "?")), "—"),
-        ("torch", str(info.get("torch", "?")), "—"),
-    ]
+def build_report(
+    notebooks_dir: Path,
+    report_dir: Path,
+    runs_dir: Path,
+    parameters: dict[str, Any] | None = None,
+    kernel: str = "python3",
+    models: tuple[str, ...] = tuple(LABS),
+    log=print,
+) -> Path:
+    """Run every lab notebook into a fresh report, then replace ``report_dir`` with it."""
+    parameters = dict(parameters or {})
+    report_dir, runs_dir = report_dir.resolve(), runs_dir.resolve()
+    staging = report_dir.with_name(report_dir.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    runs: dict[str, History] = {}
+    links: dict[str, dict[str, str]] = {}
+    for model in models:
+        name = LABS[model].notebook
+        run_dir = runs_dir / model
+        if run_dir.exists():
+            shutil.rmtree(run_dir)  # scratch space of the previous report run; its results live in report/
+        notebook_parameters = {**parameters, "output_dir": str(run_dir)}
+        if model != "vgg16" and "vgg16" in runs:
+            notebook_parameters["compare_with"] = str(runs_dir / "vgg16" / HISTORY)
+        log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
+        executed = staging / name
+        _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
+        figures = staging / model
+        figures.mkdir()
+        for file_name in RUN_FILES:
+            shutil.copy2(run_dir / file_name, figures / file_name)
+        runs[model] = History.load(run_dir / HISTORY)
+        html_page = _render_html(executed)
+        links[model] = {"executed notebook": name, "notebook as HTML": html_page.name}
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    write_index(staging, runs, links, generated)
+    _swap_in(staging, report_dir)
+    log(f"== report written to {report_dir / 'index.html'}")
+    return report_dir / "index.html"
 
 
-def results_markdown(history: History, model: str) -> str:
-    """The notebook's results table: this run against the reference lab."""
-    lines = ["| | this run | reference lab |", "|---|---|---|"]
-    lines += [f"| {name} | {mine} | {theirs} |" for name, mine, theirs in comparison_rows(history, REFERENCE.get(model))]
-    return "\n".join(lines)
+def absolute_data_root() -> None:
+    """Notebooks run with their own folder as working directory: make $LABKIT_DATA absolute first."""
+    value = os.environ.get("LABKIT_DATA")
+    if value and not os.path.isabs(value):
+        os.environ["LABKIT_DATA"] = os.path.abspath(value)
 
 
-def _trend(values: Sequence[float]) -> float:
-    """Relative change over the last epoch (negative: falling)."""
-    if len(values) < 2 or values[-2] == 0:
-        return 0.0
-    return (values[-1] - values[-2]) / abs(values[-2])
-
-
-def conclusion_markdown(history: History, model: str, other: History | None = None) -> str:
-    """A discussion of this run's own numbers: fit, convergence, the reference, the other lab."""
-    final = history.final()
-    info = history.info
-    reference = REFERENCE.get(model)
-    title = LAB_TITLES.get(model, model)
-    train_acc, test_acc = final["train_acc"], final["test_acc"]
-    gap = 100 * (train_acc - test_acc)
-    paragraphs = []
-
-    run = (
-        f"**This run.** {title} reached **{100 * test_acc:.2f}%** test accuracy and {100 * train_acc:.2f}% "
-        f"training accuracy after {final['epochs']} epoch{'s' if final['epochs'] != 1 else ''}, in {_seconds(final['total_seconds'])} of training "
-        f"on {info.get('device_name', 'an unnamed device')} (profile {_profile_note(history)})."
-    )
-    if reference:
-        difference = 100 * (test_acc - reference.test_acc)
-        run += (
-            f" The reference lab reported {100 * reference.test_acc:.1f}% test accuracy after {reference.epochs} "
-            f"epochs in {reference.seconds:.0f} s: this run is {abs(difference):.1f} points "
-            f"{'above' if difference >= 0 else 'below'} it."
-        )
-        if info.get("profile") != "full":
-            run += (
-                " This run used a reduced profile (fewer images and epochs), so the gap says how much of the "
-                "result comes from more data and longer training, not that the recipe failed."
-            )
-    paragraphs.append(run)
-
-    if gap > 5:
-        fit = (
-            f"**Fit.** Training accuracy is {gap:.1f} points above test accuracy: the network is starting to "
-            "memorise its training images (overfitting), even with crop-and-flip augmentation and weight decay."
-        )
-    elif gap < -2:
-        fit = (
-            f"**Fit.** Test accuracy is {-gap:.1f} points *above* training accuracy. That is typical of an "
-            "early stage of training: training accuracy is averaged over the epoch while the weights are still "
-            "changing, and measured on augmented images, while the test pass uses the end-of-epoch weights on "
-            "clean images. The model is under-fitted rather than over-fitted."
-        )
-    else:
-        fit = (
-            f"**Fit.** Training and test accuracy are within {abs(gap):.1f} points of each other: no sign of "
-            "overfitting at this point."
-        )
-    paragraphs.append(fit)
-
-    loss_trend = _trend(history.train_loss)
-    test_trend = _trend(history.test_acc)
-    if len(history.epochs) < 2:
-        converge = "**Convergence.** A single epoch says nothing about convergence; run more epochs to see the curves."
-    elif loss_trend < -0.05:
-        converge = (
-            f"**Convergence.** The training loss was still falling by {100 * -loss_trend:.0f}% in the last epoch "
-            f"(test accuracy changed by {100 * (history.test_acc[-1] - history.test_acc[-2]):+.1f} points): the "
-            "run had not converged, and more epochs would still help."
-        )
-    elif loss_trend > 0.05:
-        converge = (
-            f"**Convergence.** The training loss *rose* by {100 * loss_trend:.0f}% in the last epoch: training "
-            "has not settled at this learning rate yet (momentum and BatchNorm statistics are still adapting "
-            "after so few steps). Only more epochs, or a lower learning rate, would show where it converges."
-        )
-    else:
-        converge = (
-            f"**Convergence.** The training loss changed by only {100 * loss_trend:+.1f}% in the last epoch: the "
-            f"run has levelled off at this learning rate (test accuracy moved {100 * test_trend:+.1f}% relative)."
-        )
-    paragraphs.append(converge)
-
-    if other is not None and other.epochs:
-        other_model = str(other.info.get("model", "the other lab"))
-        other_title = LAB_TITLES.get(other_model, other_model)
-        other_final = other.final()
-        params, other_params = info.get("parameters", 0), other.info.get("parameters", 0)
-        per_epoch = final["total_seconds"] / final["epochs"]
-        other_per_epoch = other_final["total_seconds"] / other_final["epochs"]
-        compare = (
-            f"**{title} against {other_title}.** {title} has {params:,} parameters, {other_title} "
-            f"{other_params:,} ({params / other_params:.2f}x). Per epoch {title} took {per_epoch:.1f} s and "
-            f"{other_title} {other_per_epoch:.1f} s ({per_epoch / other_per_epoch:.2f}x) on "
-            f"{other.info.get('device_name', 'its device')}. Test accuracy: {title} {100 * test_acc:.2f}%, "
-            f"{other_title} {100 * other_final['test_acc']:.2f}% (profile {_profile_note(other)})."
-        )
-        if other.info.get("profile") != info.get("profile"):
-            compare += " The two runs used different profiles, so compare them with care."
-        paragraphs.append(compare)
-    return "\n\n".join(paragraphs)
-
-
-def per_class_markdown(targets, predictions, classes: Sequence[str]) -> str:
-    """Accuracy of each class on the test split, as a Markdown table."""
-    from .metrics import confusion_counts, per_class_accuracy
-
-    counts = confusion_counts(targets, predictions, len(classes))
-    accuracy = per_class_accuracy(targets, predictions, classes)
-    lines = ["| class | test images | correct | accuracy |", "|---|---|---|---|"]
-    for index, name in enumerate(classes):
-        lines.append(f"| {name} | {int(counts[index].sum()):,} | {int(counts[index, index]):,} | {_percent(accuracy[name])} |")
-    return "\n".join(lines)
-
-
-def save_run(run_dir: str | Path, history: History, test_split, title: str | None = None, dpi: int = 110) -> dict:
-    """Write a finished run's history.json and figures into ``run_dir``; return the figures."""
-    from . import plots
-
-    run_dir = Path(run_dir)
-    evaluation = history.last_evaluation
-    if evaluation is None:
-        raise ValueError("the history holds no test predictions; it must come from labkit.train.fit in this session")
-    figures = {
-        "curves": plots.training_curves(history, title=title),
-        "predictions": plots.prediction_grid(test_split.images, evaluation.targets, evaluation.predictions,
-                                             test_split.classes),
-        "confusion": plots.confusion_matrix(evaluation.targets, evaluation.predictions, test_split.classes),
-    }  # fmt: skip
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name, figure in figures.items():
-        figure.savefig(run_dir / f"{name}.png", dpi=dpi)
-    history.save(run_dir / "history.json")
-    return figures
-
-
-# --------------------------------------------------------------------------- the report page
+# --------------------------------------------------------------------------- the index page
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
@@ -226,56 +147,60 @@ th { background: #f6f8fa; }
 img { max-width: 100%; border: 1px solid #d0d7de; }
 .note { color: #59636e; }
 """
+_FIGURE_TITLES = {"curves": ("Training curves", "training curves"), "predictions": ("Test predictions", "predictions"),
+                  "confusion": ("Confusion matrix", "confusion matrix")}  # fmt: skip
 
 
 def index_html(runs: dict[str, History], links: dict[str, dict[str, str]], generated: str) -> str:
     """One page: both labs' results beside the reference, their figures, and links to the notebooks."""
+    from .results import comparison_rows
+
     models = list(runs)
     header = "".join(
-        f"<th>{html.escape(LAB_TITLES.get(m, m))}: this run</th><th>{html.escape(LAB_TITLES.get(m, m))}: reference</th>"
-        for m in models
+        f"<th>{html.escape(title(m))}: this run</th><th>{html.escape(title(m))}: reference</th>" for m in models
     )
-    tables = {m: comparison_rows(runs[m], REFERENCE.get(m)) for m in models}
+    tables = {m: comparison_rows(runs[m], LABS.get(m)) for m in models}
     body_rows = []
-    for index, (name, _, _) in enumerate(next(iter(tables.values()))):
+    for index, (quantity, _, _) in enumerate(next(iter(tables.values()))):
         cells = "".join(
             f"<td>{html.escape(tables[m][index][1])}</td><td>{html.escape(tables[m][index][2])}</td>" for m in models
         )
-        body_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+        body_rows.append(f"<tr><th>{html.escape(quantity)}</th>{cells}</tr>")
     sections = []
     for model in models:
-        title = html.escape(LAB_TITLES.get(model, model))
-        link = links.get(model, {})
+        name = html.escape(title(model))
         anchors = " · ".join(
-            f'<a href="{html.escape(target)}">{html.escape(label)}</a>' for label, target in link.items()
+            f'<a href="{html.escape(target)}">{html.escape(label)}</a>' for label, target in links.get(model, {}).items()
         )
-        sections.append(
-            f"<section><h2>{title}</h2><p>{anchors}</p>"
-            f'<h3>Training curves</h3><img src="{model}/curves.png" alt="{title} training curves">'
-            f'<h3>Test predictions</h3><img src="{model}/predictions.png" alt="{title} predictions">'
-            f'<h3>Confusion matrix</h3><img src="{model}/confusion.png" alt="{title} confusion matrix"></section>'
+        images = "".join(
+            f'<h3>{_FIGURE_TITLES[figure][0]}</h3><img src="{model}/{figure}.png" alt="{name} {_FIGURE_TITLES[figure][1]}">'
+            for figure in FIGURES
         )
-    from .profiles import PROFILES
+        sections.append(f"<section><h2>{name}</h2><p>{anchors}</p>{images}</section>")
 
     used = sorted({str(history.info.get("profile", "?")) for history in runs.values()})
     devices = sorted({str(history.info.get("device_name", "?")) for history in runs.values()})
-    profile_text = "; ".join(
-        f"<b>{html.escape(name)}</b>: {html.escape(PROFILES[name].description if name in PROFILES else 'unknown')}"
-        for name in used
-    )
+
+    def described(profile: str) -> str:
+        try:
+            return get_profile(profile).describe()
+        except ValueError:
+            return "unknown"
+
+    profile_text = "; ".join(f"<b>{html.escape(name)}</b>: {html.escape(described(name))}" for name in used)
     scope = (
         f"<p>Profile {profile_text}, on {html.escape(', '.join(devices))}."
         + ("" if used == ["full"] else " This is not the full recipe, so the numbers are not comparable "
            "like-for-like with the reference; a run of the full recipe on a GPU replaces this report.")
         + "</p>"
-    )
+    )  # fmt: skip
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>labkit report: VGG16 and ResNet50 on CIFAR-10 (3 classes)</title>
 <style>{_STYLE}</style></head><body>
 <h1>VGG16 and ResNet50 on three CIFAR-10 classes</h1>
 <p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>. Every number in
 "this run" comes from the run's history; the reference columns are the original lab's published results
-(one run each on an unnamed GPU). Accuracies are on the airplane/automobile/bird test split.</p>
+(one run each on an unnamed GPU). Accuracies are on the {"/".join(LAB_CLASSES)} test split.</p>
 {scope}
 <table><thead><tr><th></th>{header}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>
 <div class="labs">{''.join(sections)}</div>

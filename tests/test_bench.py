@@ -8,7 +8,7 @@ import torch
 
 from labkit import cli
 from labkit.bench import benchmark_model, median_interval, training_flops_per_image
-from labkit.train import device_settings
+from labkit.device import device_settings
 
 
 def test_bench_command_writes_json_and_markdown(tmp_path, capsys):

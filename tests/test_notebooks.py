@@ -6,7 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = {"vgg16_lab.ipynb": "33,617,987", "resnet50_lab.ipynb": "23,510,339"}
+from labkit.lab import LABS
+
+NOTEBOOKS = {lab.notebook: f"{lab.reference.parameters:,}" for lab in LABS.values()}
 FOLDER = Path(__file__).parents[1] / "notebooks"
 
 
@@ -47,3 +49,13 @@ def test_stored_outputs_are_small_and_executed(notebook):
     name, nb = notebook
     assert (FOLDER / name).stat().st_size < 1_000_000
     assert all(cell.execution_count for cell in code_cells(nb)), "commit the notebooks with their outputs"
+
+
+def test_no_code_cell_types_in_a_lab_number(notebook):
+    # Recipe values come from labkit.lab; a parameter left as None means the recipe's value.
+    _, nb = notebook
+    for cell in code_cells(nb):
+        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")))
+        numbers = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                   and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)]  # fmt: skip
+        assert not numbers, f"numbers {numbers} in cell:\n{cell.source}"

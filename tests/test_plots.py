@@ -58,7 +58,7 @@ def test_prediction_grid_marks_mistakes(predictions):
 
 
 def test_prediction_grid_accepts_normalised_images(predictions):
-    from labkit.data import normalize
+    from labkit.loaders import normalize
 
     images, targets, predicted = predictions
     figure = plots.prediction_grid(normalize(images), targets, predicted, ["a", "b", "c"], count=2)

@@ -17,6 +17,7 @@ from PIL import Image
 from labkit import cli, models, train
 from labkit.checkpoint import save_checkpoint
 from labkit.data import Split
+from labkit.lab import Recipe
 
 RUN = ["--model", "vgg11", "--batch-size", "6", "--test-per-class", "2", "--no-progress", "--device", "cpu"]
 
@@ -95,7 +96,7 @@ def test_memory_does_not_grow_across_epochs():
     images = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=generator)
     split = Split(images, torch.arange(24) % 3, ("a", "b", "c"), "train")
     resident = []
-    train.fit(models.vgg16(), split, split, epochs=5, batch_size=8, device="cpu", progress=False, log=None,
+    train.fit(models.vgg16(), split, split, Recipe(epochs=5, batch_size=8), device="cpu", progress=False, log=None,
               on_epoch_end=lambda epoch, history: resident.append(_resident_mb()))  # fmt: skip
     first = resident[0]
     assert all(value <= first * 1.03 + 8 for value in resident), [round(value) for value in resident]

@@ -1,78 +1,91 @@
-import json
+"""The papermill report command, on tiny stand-in notebooks (a few seconds each)."""
 
+import nbformat
 import pytest
-import torch
+from nbformat.v4 import new_code_cell, new_notebook
 
-from labkit import report
-from labkit.data import Split
+from labkit import cli
+from labkit.report import NotebookFailed, build_report
+
+PARAMETERS = "output_dir = None\ncompare_with = None\nprofile = None"
+WRITES_A_RUN = """
+from pathlib import Path
+from matplotlib.figure import Figure
 from labkit.history import History
-from labkit.train import Evaluation
+out = Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+history = History(info={"model": MODEL, "profile": profile or "smoke", "parameters": 10, "device_name": "CPU: test",
+                        "train_images": 3})
+history.append(1, train_loss=1.0, train_acc=0.5, test_loss=1.1, test_acc=0.4, seconds=2.0)
+history.save(out / "history.json")
+for name in ("curves", "predictions", "confusion"):
+    Figure(figsize=(1, 1)).savefig(out / f"{name}.png")
+"""
 
 
-def make_history(model="vgg16", accs=((0.6, 0.55), (0.9, 0.7)), profile="quick", params=33_617_987):
-    history = History(info={"model": model, "profile": profile, "parameters": params, "device_name": "CPU: test",
-                            "torch": "2.x", "finished_at": "2026-01-01 00:00 UTC", "train_images": 3000})  # fmt: skip
-    for epoch, (train_acc, test_acc) in enumerate(accs, 1):
-        history.append(epoch, train_loss=1 / epoch, train_acc=train_acc, test_loss=1.2 / epoch, test_acc=test_acc,
-                       seconds=10.0)  # fmt: skip
-    return history
+def write_notebook(path, *sources):
+    notebook = new_notebook(cells=[new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})])
+    notebook.cells += [new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
 
 
-def test_results_table_reads_every_number_from_the_history():
-    table = report.results_markdown(make_history(), "vgg16")
-    assert "| test accuracy | 70.00% | 93.00% |" in table
-    assert "| train accuracy | 90.00% | 99.54% |" in table
-    assert "| training time (train + test passes) | 20.0 s | 111.0 s |" in table
-    assert "| parameters | 33,617,987 | 33,617,987 |" in table
-    assert "quick (3,000 training images)" in table and "CPU: test" in table
+@pytest.fixture
+def notebooks(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "vgg16_lab.ipynb", 'MODEL = "vgg16"', WRITES_A_RUN)
+    write_notebook(folder / "resnet50_lab.ipynb", 'MODEL = "resnet50"', WRITES_A_RUN, "assert compare_with")
+    return folder
 
 
-def test_conclusion_names_overfitting_and_the_gap_to_the_reference():
-    text = report.conclusion_markdown(make_history(), "vgg16")
-    assert "70.00%" in text and "23.0 points below" in text
-    assert "20.0 points above test accuracy" in text and "overfitting" in text
-    assert "still falling by 50%" in text
+def test_report_runs_every_notebook_and_writes_the_page(notebooks, tmp_path):
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    (report_dir / "benchmarks.md").write_text("kept")
+    (report_dir / "index.html").write_text("old report")
+    index = build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None)
+    page = index.read_text()
+    assert "old report" not in page and "VGG16: this run" in page and "ResNet50: this run" in page
+    for name in ("vgg16_lab.ipynb", "vgg16_lab.html", "resnet50_lab.ipynb", "resnet50_lab.html", "results.json",
+                 "vgg16/curves.png", "resnet50/history.json"):  # fmt: skip
+        assert (report_dir / name).is_file(), name
+    assert (report_dir / "benchmarks.md").read_text() == "kept"
+    executed = nbformat.read(report_dir / "resnet50_lab.ipynb", as_version=4)
+    injected = [cell.source for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    assert 'profile = "smoke"' in injected[0] and "vgg16/history.json" in injected[0]
+    assert not (tmp_path / "report.new").exists() and not (tmp_path / "report.old").exists()
 
 
-def test_conclusion_spots_underfitting_and_compares_two_labs():
-    resnet = make_history("resnet50", accs=((0.5, 0.6), (0.55, 0.66)), params=23_510_339)
-    text = report.conclusion_markdown(resnet, "resnet50", other=make_history())
-    assert "*above* training accuracy" in text
-    assert "ResNet50 against VGG16" in text and "(0.70x)" in text
+def test_a_failing_notebook_leaves_the_previous_report_untouched(notebooks, tmp_path, capsys):
+    write_notebook(notebooks / "resnet50_lab.ipynb", 'raise RuntimeError("diverged on purpose")')
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    (report_dir / "index.html").write_text("previous report")
+    with pytest.raises(NotebookFailed, match=r"resnet50_lab.ipynb failed in cell \d+.*RuntimeError: diverged on purpose"):
+        build_report(notebooks, report_dir, tmp_path / "runs", log=lambda message: None)
+    assert [p.name for p in report_dir.iterdir()] == ["index.html"]
+    assert (report_dir / "index.html").read_text() == "previous report"
+
+    code = cli.main(["report", "--notebooks", str(notebooks), "--report-dir", str(report_dir),
+                     "--runs-dir", str(tmp_path / "runs"), "--profile", "smoke"])  # fmt: skip
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "resnet50_lab.ipynb failed in cell" in error and "previous report" in error
+    assert (report_dir / "index.html").read_text() == "previous report"
 
 
-def test_index_page_and_results_json(tmp_path):
-    runs = {"vgg16": make_history(), "resnet50": make_history("resnet50", params=23_510_339)}
-    links = {model: {"executed notebook": f"{model}_lab.ipynb"} for model in runs}
-    path = report.write_index(tmp_path, runs, links, "2026-01-01")
-    page = path.read_text()
-    assert page.count("<img") == 6 and 'href="vgg16_lab.ipynb"' in page
-    assert "VGG16: reference" in page and "97.20%" in page and "89.10%" in page
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["vgg16"]["test_acc"] == pytest.approx(0.7)
+def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_path, capsys):
+    import labkit.report
+    import labkit.bench
 
-
-def test_save_run_writes_history_and_three_figures(tmp_path):
-    history = make_history()
-    targets = torch.tensor([0, 1, 2, 1])
-    history.last_evaluation = Evaluation(0.5, 0.75, torch.tensor([0, 1, 2, 0]), targets)
-    split = Split(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), targets, ("a", "b", "c"), "test")
-    figures = report.save_run(tmp_path / "run", history, split)
-    assert set(figures) == {"curves", "predictions", "confusion"}
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "confusion.png", "curves.png", "history.json", "predictions.png",
-    ]  # fmt: skip
-    assert "| b | 2 | 1 | 50.00% |" in report.per_class_markdown(targets, torch.tensor([0, 1, 2, 0]), "abc")
-
-
-def test_conclusion_does_not_call_a_rising_loss_converged():
-    history = make_history("resnet50", params=23_510_339)
-    history.train_loss[-1] = history.train_loss[0] * 1.1
-    text = report.conclusion_markdown(history, "resnet50")
-    assert "*rose* by 10%" in text and "levelled off" not in text
-
-
-def test_index_says_which_profile_and_device_made_it(tmp_path):
-    runs = {"vgg16": make_history()}
-    page = report.index_html(runs, {}, "now")
-    assert "<b>quick</b>" in page and "CPU: test" in page and "not the full recipe" in page
+    if __import__("torch").cuda.is_available():
+        pytest.skip("this machine has a GPU: no estimate is printed")
+    monkeypatch.setattr(labkit.bench, "step_rate", lambda model, device, **kwargs: 50.0)
+    ran = {}
+    monkeypatch.setattr(labkit.report, "build_report", lambda *args, **kwargs: ran.setdefault("report", args))
+    assert cli.main(["report", "--profile", "full", "--report-dir", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    # 20 x 16,000 + 15 x 16,000 image-steps at 50 images/s
+    assert "about 3.1 h on this machine" in out and "--profile quick" in out
+    assert "report" in ran

@@ -6,8 +6,11 @@ from torch import nn
 
 from labkit import models, train
 from labkit.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from labkit.data import Split, TensorLoader, load_split
+from labkit.data import Split, load_split
+from labkit.device import resolve_device
 from labkit.history import History
+from labkit.lab import Recipe
+from labkit.loaders import TensorLoader
 
 
 def tiny_vgg(num_classes=3):
@@ -66,13 +69,21 @@ def test_evaluate_matches_a_hand_computed_case():
     assert result.targets.tolist() == [0, 1, 1]
 
 
+def tiny_recipe(**settings):
+    return Recipe(**{"model": "vgg11", "batch_size": 16, "epochs": 1, **settings})
+
+
+def fit(model, train_split, test_split, recipe, **options):
+    return train.fit(model, train_split, test_split, recipe, device="cpu", progress=False, log=None, **options)
+
+
 def run(epochs, checkpoint=None, resume=False, seed=0):
     torch.manual_seed(seed)
     model = tiny_vgg()
-    return train.fit(
-        model, random_split(48), random_split(24, seed=1, name="test"), epochs=epochs, batch_size=16,
-        device="cpu", seed=seed, checkpoint=checkpoint, resume=resume, progress=False, log=None,
-    )  # fmt: skip
+    recipe = tiny_recipe(epochs=epochs, seed=seed)
+    result = fit(model, random_split(48), random_split(24, seed=1, name="test"), recipe, checkpoint=checkpoint,
+                 resume=resume)  # fmt: skip
+    return result.history
 
 
 def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
@@ -105,35 +116,39 @@ def test_non_finite_loss_stops_training_naming_epoch_and_step(tmp_path):
     with torch.no_grad():
         model.classifier[-1].bias.fill_(float("nan"))
     with pytest.raises(train.NonFiniteLossError, match="epoch 1, step 1"):
-        train.fit(model, random_split(32), random_split(8, name="test"), epochs=2, batch_size=16,
-                  device="cpu", checkpoint=tmp_path / "c.pt", progress=False, log=None)  # fmt: skip
+        fit(model, random_split(32), random_split(8, name="test"), tiny_recipe(epochs=2), checkpoint=tmp_path / "c.pt")
     assert not (tmp_path / "c.pt").exists()
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     checkpoint = tmp_path / "checkpoint.pt"
-    train.fit(tiny_vgg(), random_split(16), random_split(8, name="test"), epochs=1, batch_size=16, device="cpu",
-              checkpoint=checkpoint, info={"model": "vgg11"}, progress=False, log=None)  # fmt: skip
+    fit(tiny_vgg(), random_split(16), random_split(8, name="test"), tiny_recipe(), checkpoint=checkpoint)
     with pytest.raises(CheckpointError, match="model 'vgg11', not 'resnet18'"):
-        train.fit(models.resnet18(), random_split(16), random_split(8, name="test"), epochs=2, device="cpu",
-                  checkpoint=checkpoint, resume=True, info={"model": "resnet18"}, progress=False, log=None)  # fmt: skip
+        fit(models.resnet18(), random_split(16), random_split(8, name="test"), tiny_recipe(model="resnet18", epochs=2),
+            checkpoint=checkpoint, resume=True)  # fmt: skip
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"lr": -0.1}, {"batch_size": 0}])
-def test_bad_recipe_values_are_rejected(bad):
-    arguments = {"epochs": 1, "lr": 0.01, "batch_size": 8, **bad}
-    with pytest.raises(ValueError, match="must be greater than zero"):
-        train.fit(tiny_vgg(), random_split(8), random_split(8, name="test"), device="cpu", progress=False, **arguments)
+def test_fit_returns_its_final_test_pass_and_records_the_recipe():
+    torch.manual_seed(0)
+    recipe = tiny_recipe(epochs=2, lr=0.02, seed=4)
+    test_split = random_split(24, seed=1, name="test")
+    result = fit(tiny_vgg(), random_split(48), test_split, recipe)
+    assert result.evaluation.accuracy == result.history.test_acc[-1]
+    assert result.evaluation.loss == result.history.test_loss[-1]
+    assert torch.equal(result.evaluation.targets, test_split.labels)
+    info = result.history.info
+    assert (info["model"], info["lr"], info["seed"], info["epochs"], info["batch_size"]) == ("vgg11", 0.02, 4, 2, 16)
+    assert info["classes"] == ["a", "b", "c"] and info["bf16"] is False and info["channels_last"] is True
 
 
 def test_resolve_device():
-    assert train.resolve_device("cpu") == torch.device("cpu")
-    assert train.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no usable CUDA GPU"):
-            train.resolve_device("cuda")
+            resolve_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
-        train.resolve_device("gpu0")
+        resolve_device("gpu0")
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -182,8 +197,7 @@ def test_vgg16_learns_on_real_images(shared_data):
     """
     torch.manual_seed(0)
     split = load_split("train", root=shared_data, per_class=50)
-    history = train.fit(models.vgg16(), split, split, epochs=4, batch_size=32, device="cpu",
-                        progress=False, log=None)  # fmt: skip
+    history = fit(models.vgg16(), split, split, Recipe(epochs=4, batch_size=32)).history
     assert history.train_loss[-1] < 0.85 * history.train_loss[0]  # measured: 1.14 -> 0.75
 
 
@@ -191,5 +205,5 @@ def test_resume_from_a_checkpoint_not_written_by_fit_names_what_is_missing(tmp_p
     checkpoint = tmp_path / "checkpoint.pt"
     save_checkpoint({"epoch": 1, "weights": torch.ones(2)}, checkpoint)
     with pytest.raises(CheckpointError, match="lacks model, optimizer, history, rng"):
-        train.fit(tiny_vgg(), random_split(8), random_split(8, name="test"), epochs=2, device="cpu",
-                  checkpoint=checkpoint, resume=True, progress=False, log=None)  # fmt: skip
+        fit(tiny_vgg(), random_split(8), random_split(8, name="test"), tiny_recipe(epochs=2), checkpoint=checkpoint,
+            resume=True)  # fmt: skip

@@ -1,0 +1,190 @@
+"""The lab's definition, in one place: recipes, profiles, reference results, file names.
+
+Everything else (the command line, the notebooks, the report, the GPU check)
+reads the lab's numbers from here; nothing here imports torch, so reading the
+definition costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+# --------------------------------------------------------------------------- the data
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+LAB_CLASSES = CIFAR10_CLASSES[:3]
+# Images of each class in CIFAR-10's splits.
+TRAIN_PER_CLASS = 5000
+TEST_PER_CLASS = 1000
+IMAGE_SIZE = 32
+CROP_PADDING = 4
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2023, 0.1994, 0.2010)
+INPUT_PATHS = ("fast", "reference")
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides what a run computes, so two runs of one recipe agree.
+
+    ``bf16`` and ``channels_last`` left as None take the device's default
+    (:func:`labkit.device.device_settings`); ``per_class`` and ``test_per_class``
+    as None take every image of each class.
+    """
+
+    model: str = "vgg16"
+    classes: tuple[str, ...] = LAB_CLASSES
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    input_path: str = "fast"
+    bf16: bool | None = None
+    channels_last: bool | None = None
+    per_class: int | None = None
+    test_per_class: int | None = None
+    seed: int = 0
+    eval_batch_size: int = 512
+    workers: int = 0
+    torch_compile: bool = False
+    profile: str = "full"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.classes, str):
+            object.__setattr__(self, "classes", tuple(n.strip() for n in self.classes.split(",") if n.strip()))
+        else:
+            object.__setattr__(self, "classes", tuple(self.classes))
+        if not self.classes:
+            raise ValueError("the class list is empty; name at least one class, for example airplane")
+        for name in ("epochs", "batch_size", "eval_batch_size", "lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be greater than zero, got {getattr(self, name)}")
+        if self.momentum < 0 or self.weight_decay < 0:
+            raise ValueError(
+                f"momentum and weight decay must not be negative, got {self.momentum} and {self.weight_decay}"
+            )
+        if self.input_path not in INPUT_PATHS:
+            raise ValueError(f"unknown input path {self.input_path!r}; use 'fast' or 'reference'")
+        if self.workers < 0:
+            raise ValueError(f"workers must not be negative, got {self.workers}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "classes": list(self.classes)}
+
+
+VGG16 = Recipe(model="vgg16", epochs=20)
+RESNET50 = Recipe(model="resnet50", epochs=15)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A smaller run of the same recipe: fewer epochs and images, every other setting kept."""
+
+    name: str
+    purpose: str
+    epochs: int | None = None  # None: the recipe's own count
+    per_class: int | None = None  # None: every training image of each class
+    test_per_class: int | None = None  # None: every test image of each class
+
+    def describe(self) -> str:
+        """What the profile runs, in words, computed from its numbers."""
+        if self.per_class is None:
+            epochs = " or ".join(f"{lab.recipe.epochs} ({lab.title})" for lab in LABS.values())
+            return f"{self.purpose}: all {len(LAB_CLASSES) * TRAIN_PER_CLASS:,} training images, {epochs} epochs"
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        if self.test_per_class is None:
+            return f"{self.purpose}: {self.per_class:,} training images per class, {epochs}, the full test split"
+        return f"{self.purpose}: {self.per_class:,} training and {self.test_per_class:,} test images per class, {epochs}"
+
+
+FULL = Profile("full", "the lab recipe")
+QUICK = Profile("quick", "a CPU-sized run that still learns", epochs=2, per_class=1000)
+SMOKE = Profile("smoke", "seconds, for CI", epochs=1, per_class=8, test_per_class=10)
+PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
+
+
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """The named profile, else the one ``$LABKIT_PROFILE`` names, else ``full``.
+
+    The variable is how nbval, which cannot pass parameters, runs the notebooks
+    on the smoke profile.
+    """
+    if isinstance(name, Profile):
+        return name
+    chosen = name or os.environ.get("LABKIT_PROFILE") or FULL.name
+    try:
+        return PROFILES[chosen.lower()]
+    except KeyError:
+        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}") from None
+
+
+# --------------------------------------------------------------------------- the two labs
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One published run of the original lab, on a GPU it did not name."""
+
+    train_acc: float
+    test_acc: float
+    seconds: float
+    parameters: int
+
+
+@dataclass(frozen=True)
+class Lab:
+    title: str
+    notebook: str
+    recipe: Recipe
+    reference: Reference
+
+
+LABS = {
+    "vgg16": Lab("VGG16", "vgg16_lab.ipynb", VGG16, Reference(0.9954, 0.930, 111.0, 33_617_987)),
+    "resnet50": Lab("ResNet50", "resnet50_lab.ipynb", RESNET50, Reference(0.9720, 0.891, 166.0, 23_510_339)),
+}
+
+
+def title(model: str) -> str:
+    """The name a reader knows a model by: VGG16, ResNet50, else the builder's name."""
+    return LABS[model].title if model in LABS else model
+
+
+def recipe(model: str = "vgg16", profile: str | Profile | None = None, **overrides: Any) -> Recipe:
+    """The lab recipe for ``model``, shrunk by ``profile``, with every non-None override applied.
+
+    A model outside the two labs gets the VGG16 lab's recipe. Overrides win over
+    the profile, so a value the caller passed is the value the run uses.
+    """
+    key = model.lower()
+    base = LABS[key].recipe if key in LABS else replace(VGG16, model=key)
+    chosen = get_profile(profile)
+    shrunk = {name: getattr(chosen, name) for name in ("epochs", "per_class", "test_per_class")}
+    changes = {name: value for name, value in shrunk.items() if value is not None}
+    known = {field.name for field in fields(Recipe)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown recipe setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}")
+    changes.update({name: value for name, value in overrides.items() if value is not None})
+    return replace(base, profile=chosen.name, **changes)
+
+
+# --------------------------------------------------------------------------- a run's folder
+
+CHECKPOINT = "checkpoint.pt"
+HISTORY = "history.json"
+FIGURES = ("curves", "predictions", "confusion")
+FIGURE_FILES = tuple(f"{name}.png" for name in FIGURES)
+RUN_FILES = (HISTORY, *FIGURE_FILES)
+FIGURE_DPI = 110

@@ -1,0 +1,197 @@
+"""A run's results in words and tables: against the reference lab, per class, a conclusion.
+
+Every number written here is read from a run's :class:`~labkit.history.History`
+or :class:`~labkit.train.Evaluation`; the reference lab's published results come
+from :mod:`labkit.lab`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .history import History
+from .lab import CROP_PADDING, IMAGE_SIZE, LABS, MEAN, STD, TEST_PER_CLASS, TRAIN_PER_CLASS, Lab, Recipe, get_profile, title
+from .metrics import confusion_counts, per_class_accuracy
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 120:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(value, 60)
+    if minutes < 120:
+        return f"{value:.0f} s ({int(minutes)} min {seconds:.0f} s)"
+    return f"{value:.0f} s ({value / 3600:.1f} h)"
+
+
+def _profile_note(history: History) -> str:
+    info = history.info
+    train_images = info.get("train_images")
+    return f"{info.get('profile', '?')} ({train_images:,} training images)" if train_images else info.get("profile", "?")
+
+
+def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, str]]:
+    """(quantity, this run, reference) rows; '—' where the reference did not report a value."""
+    final = history.final()
+    info = history.info
+    ref = lab.reference if lab else None
+    full_images = len(lab.recipe.classes) * TRAIN_PER_CLASS if lab else 0
+    return [
+        ("train accuracy", _percent(final["train_acc"]), _percent(ref.train_acc if ref else None)),
+        ("test accuracy", _percent(final["test_acc"]), _percent(ref.test_acc if ref else None)),
+        ("train loss", f"{final['train_loss']:.4f}", "—"),
+        ("test loss", f"{final['test_loss']:.4f}", "—"),
+        ("epochs", str(final["epochs"]), str(lab.recipe.epochs) if lab else "—"),
+        ("training time (train + test passes)", _seconds(final["total_seconds"]), _seconds(ref.seconds if ref else None)),
+        ("parameters", f"{info.get('parameters', 0):,}", f"{ref.parameters:,}" if ref else "—"),
+        ("device", str(info.get("device_name", "?")), "a GPU (not named)"),
+        ("profile", _profile_note(history), f"full ({full_images:,} training images)" if lab else "—"),
+        ("date", str(info.get("finished_at", "?")), "—"),
+        ("torch", str(info.get("torch", "?")), "—"),
+    ]
+
+
+def results_markdown(history: History, model: str) -> str:
+    """The notebook's results table: this run against the reference lab."""
+    lines = ["| | this run | reference lab |", "|---|---|---|"]
+    lines += [f"| {name} | {mine} | {theirs} |" for name, mine, theirs in comparison_rows(history, LABS.get(model))]
+    return "\n".join(lines)
+
+
+def _trend(values: Sequence[float]) -> float:
+    """Relative change over the last epoch (negative: falling)."""
+    if len(values) < 2 or values[-2] == 0:
+        return 0.0
+    return (values[-1] - values[-2]) / abs(values[-2])
+
+
+def conclusion_markdown(history: History, model: str, other: History | None = None) -> str:
+    """A discussion of this run's own numbers: fit, convergence, the reference, the other lab."""
+    final = history.final()
+    info = history.info
+    lab = LABS.get(model)
+    name = title(model)
+    train_acc, test_acc = final["train_acc"], final["test_acc"]
+    gap = 100 * (train_acc - test_acc)
+    paragraphs = []
+
+    run = (
+        f"**This run.** {name} reached **{100 * test_acc:.2f}%** test accuracy and {100 * train_acc:.2f}% "
+        f"training accuracy after {final['epochs']} epoch{'s' if final['epochs'] != 1 else ''}, in {_seconds(final['total_seconds'])} of training "
+        f"on {info.get('device_name', 'an unnamed device')} (profile {_profile_note(history)})."
+    )
+    if lab:
+        reference = lab.reference
+        difference = 100 * (test_acc - reference.test_acc)
+        run += (
+            f" The reference lab reported {100 * reference.test_acc:.1f}% test accuracy after {lab.recipe.epochs} "
+            f"epochs in {reference.seconds:.0f} s: this run is {abs(difference):.1f} points "
+            f"{'above' if difference >= 0 else 'below'} it."
+        )
+        if info.get("profile") != "full":
+            run += (
+                " This run used a reduced profile (fewer images and epochs), so the gap says how much of the "
+                "result comes from more data and longer training, not that the recipe failed."
+            )
+    paragraphs.append(run)
+
+    if gap > 5:
+        fit = (
+            f"**Fit.** Training accuracy is {gap:.1f} points above test accuracy: the network is starting to "
+            "memorise its training images (overfitting), even with crop-and-flip augmentation and weight decay."
+        )
+    elif gap < -2:
+        fit = (
+            f"**Fit.** Test accuracy is {-gap:.1f} points *above* training accuracy. That is typical of an "
+            "early stage of training: training accuracy is averaged over the epoch while the weights are still "
+            "changing, and measured on augmented images, while the test pass uses the end-of-epoch weights on "
+            "clean images. The model is under-fitted rather than over-fitted."
+        )
+    else:
+        fit = (
+            f"**Fit.** Training and test accuracy are within {abs(gap):.1f} points of each other: no sign of "
+            "overfitting at this point."
+        )
+    paragraphs.append(fit)
+
+    loss_trend = _trend(history.train_loss)
+    test_trend = _trend(history.test_acc)
+    if len(history.epochs) < 2:
+        converge = "**Convergence.** A single epoch says nothing about convergence; run more epochs to see the curves."
+    elif loss_trend < -0.05:
+        converge = (
+            f"**Convergence.** The training loss was still falling by {100 * -loss_trend:.0f}% in the last epoch "
+            f"(test accuracy changed by {100 * (history.test_acc[-1] - history.test_acc[-2]):+.1f} points): the "
+            "run had not converged, and more epochs would still help."
+        )
+    elif loss_trend > 0.05:
+        converge = (
+            f"**Convergence.** The training loss *rose* by {100 * loss_trend:.0f}% in the last epoch: training "
+            "has not settled at this learning rate yet (momentum and BatchNorm statistics are still adapting "
+            "after so few steps). Only more epochs, or a lower learning rate, would show where it converges."
+        )
+    else:
+        converge = (
+            f"**Convergence.** The training loss changed by only {100 * loss_trend:+.1f}% in the last epoch: the "
+            f"run has levelled off at this learning rate (test accuracy moved {100 * test_trend:+.1f}% relative)."
+        )
+    paragraphs.append(converge)
+
+    if other is not None and other.epochs:
+        other_model = str(other.info.get("model", "the other lab"))
+        other_title = title(other_model)
+        other_final = other.final()
+        params, other_params = info.get("parameters", 0), other.info.get("parameters", 0)
+        per_epoch = final["total_seconds"] / final["epochs"]
+        other_per_epoch = other_final["total_seconds"] / other_final["epochs"]
+        compare = (
+            f"**{name} against {other_title}.** {name} has {params:,} parameters, {other_title} "
+            f"{other_params:,} ({params / other_params:.2f}x). Per epoch {name} took {per_epoch:.1f} s and "
+            f"{other_title} {other_per_epoch:.1f} s ({per_epoch / other_per_epoch:.2f}x) on "
+            f"{other.info.get('device_name', 'its device')}. Test accuracy: {name} {100 * test_acc:.2f}%, "
+            f"{other_title} {100 * other_final['test_acc']:.2f}% (profile {_profile_note(other)})."
+        )
+        if other.info.get("profile") != info.get("profile"):
+            compare += " The two runs used different profiles, so compare them with care."
+        paragraphs.append(compare)
+    return "\n\n".join(paragraphs)
+
+
+def per_class_markdown(targets, predictions, classes: Sequence[str]) -> str:
+    """Accuracy of each class on the test split, as a Markdown table."""
+    counts = confusion_counts(targets, predictions, len(classes))
+    accuracy = per_class_accuracy(targets, predictions, classes)
+    lines = ["| class | test images | correct | accuracy |", "|---|---|---|---|"]
+    for index, name in enumerate(classes):
+        lines.append(f"| {name} | {int(counts[index].sum()):,} | {int(counts[index, index]):,} | {_percent(accuracy[name])} |")
+    return "\n".join(lines)
+
+
+def recipe_markdown(recipe: Recipe, device: str = "auto") -> str:
+    """The settings a run uses, after its profile, and the data pipeline's constants, as a Markdown table."""
+    def images(limit: int | None, total: int) -> str:
+        return f"{limit:,} per class" if limit else f"all {total:,} per class"
+
+    rows = [
+        ("model", recipe.model),
+        ("classes", ", ".join(recipe.classes)),
+        ("profile", f"{recipe.profile} ({get_profile(recipe.profile).describe()})"),
+        ("training images", images(recipe.per_class, TRAIN_PER_CLASS)),
+        ("test images", images(recipe.test_per_class, TEST_PER_CLASS)),
+        ("epochs", str(recipe.epochs)),
+        ("batch size", str(recipe.batch_size)),
+        ("optimiser", f"SGD, lr {recipe.lr:g}, momentum {recipe.momentum:g}, weight decay {recipe.weight_decay:g}"),
+        ("learning-rate schedule", "none (constant)"),
+        ("seed", str(recipe.seed)),
+        ("device", device),
+        ("training augmentation", f"random crop {IMAGE_SIZE} with {CROP_PADDING}-pixel zero padding, "
+                                  "random horizontal flip"),
+        ("normalisation", f"mean {MEAN}, std {STD} (per RGB channel)"),
+        ("loss", "cross-entropy"),
+    ]  # fmt: skip
+    return "\n".join(["| setting | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])

@@ -1,0 +1,88 @@
+import json
+
+import pytest
+import torch
+
+from labkit import artefacts, report, results
+from labkit.data import Split
+from labkit.history import History
+from labkit.train import Evaluation
+
+
+def make_history(model="vgg16", accs=((0.6, 0.55), (0.9, 0.7)), profile="quick", params=33_617_987):
+    history = History(info={"model": model, "profile": profile, "parameters": params, "device_name": "CPU: test",
+                            "torch": "2.x", "finished_at": "2026-01-01 00:00 UTC", "train_images": 3000})  # fmt: skip
+    for epoch, (train_acc, test_acc) in enumerate(accs, 1):
+        history.append(epoch, train_loss=1 / epoch, train_acc=train_acc, test_loss=1.2 / epoch, test_acc=test_acc,
+                       seconds=10.0)  # fmt: skip
+    return history
+
+
+def test_results_table_reads_every_number_from_the_history():
+    table = results.results_markdown(make_history(), "vgg16")
+    assert "| test accuracy | 70.00% | 93.00% |" in table
+    assert "| train accuracy | 90.00% | 99.54% |" in table
+    assert "| training time (train + test passes) | 20.0 s | 111.0 s |" in table
+    assert "| parameters | 33,617,987 | 33,617,987 |" in table
+    assert "quick (3,000 training images)" in table and "CPU: test" in table
+
+
+def test_conclusion_names_overfitting_and_the_gap_to_the_reference():
+    text = results.conclusion_markdown(make_history(), "vgg16")
+    assert "70.00%" in text and "23.0 points below" in text
+    assert "20.0 points above test accuracy" in text and "overfitting" in text
+    assert "still falling by 50%" in text
+
+
+def test_conclusion_spots_underfitting_and_compares_two_labs():
+    resnet = make_history("resnet50", accs=((0.5, 0.6), (0.55, 0.66)), params=23_510_339)
+    text = results.conclusion_markdown(resnet, "resnet50", other=make_history())
+    assert "*above* training accuracy" in text
+    assert "ResNet50 against VGG16" in text and "(0.70x)" in text
+
+
+def test_index_page_and_results_json(tmp_path):
+    runs = {"vgg16": make_history(), "resnet50": make_history("resnet50", params=23_510_339)}
+    links = {model: {"executed notebook": f"{model}_lab.ipynb"} for model in runs}
+    path = report.write_index(tmp_path, runs, links, "2026-01-01")
+    page = path.read_text()
+    assert page.count("<img") == 6 and 'href="vgg16_lab.ipynb"' in page
+    assert "VGG16: reference" in page and "97.20%" in page and "89.10%" in page
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["vgg16"]["test_acc"] == pytest.approx(0.7)
+
+
+def test_save_run_writes_history_and_three_figures(tmp_path):
+    history = make_history()
+    targets = torch.tensor([0, 1, 2, 1])
+    evaluation = Evaluation(0.5, 0.75, torch.tensor([0, 1, 2, 0]), targets)
+    split = Split(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), targets, ("a", "b", "c"), "test")
+    figures = artefacts.save_run(tmp_path / "run", history, evaluation, split)
+    assert set(figures) == {"curves", "predictions", "confusion"}
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "confusion.png", "curves.png", "history.json", "predictions.png",
+    ]  # fmt: skip
+    assert "| b | 2 | 1 | 50.00% |" in results.per_class_markdown(targets, torch.tensor([0, 1, 2, 0]), "abc")
+
+
+def test_a_history_loaded_from_json_saves_as_a_run(tmp_path):
+    make_history().save(tmp_path / "history.json")
+    loaded = History.load(tmp_path / "history.json")
+    targets = torch.tensor([0, 1, 2])
+    split = Split(torch.zeros(3, 3, 32, 32, dtype=torch.uint8), targets, ("a", "b", "c"), "test")
+    artefacts.save_run(tmp_path / "again", loaded, Evaluation(0.1, 1.0, targets, targets), split)
+    assert History.load(tmp_path / "again" / "history.json") == loaded
+    assert (tmp_path / "again" / "curves.png").stat().st_size > 0
+
+
+def test_conclusion_does_not_call_a_rising_loss_converged():
+    history = make_history("resnet50", params=23_510_339)
+    history.train_loss[-1] = history.train_loss[0] * 1.1
+    text = results.conclusion_markdown(history, "resnet50")
+    assert "*rose* by 10%" in text and "levelled off" not in text
+
+
+def test_index_says_which_profile_and_device_made_it(tmp_path):
+    runs = {"vgg16": make_history()}
+    page = report.index_html(runs, {}, "now")
+    assert "<b>quick</b>" in page and "CPU: test" in page and "not the full recipe" in page
