@@ -14,18 +14,19 @@ from matplotlib.figure import Figure
 from . import plots
 from .data import Split
 from .history import History
-from .lab import FIGURE_DPI, HISTORY
+from .lab import FIGURE_DPI, FIGURE_FILES, FIGURES, HISTORY
 from .train import Evaluation
 
 
 def figures(history: History, evaluation: Evaluation, test_split: Split, title: str | None = None) -> dict[str, Figure]:
     """The run's figures, keyed by the names in :data:`labkit.lab.FIGURES`."""
     targets, predictions, classes = evaluation.targets, evaluation.predictions, test_split.classes
-    return {
+    made = {
         "curves": plots.training_curves(history, title=title or history.info.get("model")),
         "predictions": plots.prediction_grid(test_split.images, targets, predictions, classes),
         "confusion": plots.confusion_matrix(targets, predictions, classes),
     }
+    return {name: made[name] for name in FIGURES}
 
 
 def save_run(
@@ -36,6 +37,6 @@ def save_run(
     made = figures(history, evaluation, test_split, title)
     folder.mkdir(parents=True, exist_ok=True)
     for name, figure in made.items():
-        figure.savefig(folder / f"{name}.png", dpi=FIGURE_DPI)
+        figure.savefig(folder / FIGURE_FILES[name], dpi=FIGURE_DPI)
     history.save(folder / HISTORY)
     return made

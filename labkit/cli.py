@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .lab import CHECKPOINT, HISTORY, LABS, PROFILES, Recipe
+from .lab import CHECKPOINT, FULL, HISTORY, INPUT_PATHS, LABS, PROFILES, Recipe
 
 
 class UsageError(ValueError):
@@ -88,12 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--model", default=default.model, help="model name, for example vgg16 or resnet50")
     train.add_argument(
-        "--profile", choices=list(PROFILES), default="full",
+        "--profile", choices=list(PROFILES), default=FULL.name,
         help="full: the lab recipe; quick and smoke: fewer epochs and images (labkit/lab.py)",
     )  # fmt: skip
     train.add_argument(
         "--epochs", type=_positive_int, default=None,
-        help=f"epochs to train (default: the lab recipe's, {', '.join(f'{m} {lab.recipe.epochs}' for m, lab in LABS.items())})",
+        help=f"epochs to train (default: the lab recipe's, {', '.join(f'{m} {entry.recipe.epochs}' for m, entry in LABS.items())})",
     )  # fmt: skip
     train.add_argument("--out", required=True, type=Path, help="folder for the run's checkpoint, history and figures")
     train.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument(
-        "--input-path", choices=("fast", "reference"), default=default.input_path,
+        "--input-path", choices=INPUT_PATHS, default=default.input_path,
         help="fast: split on the device, augmented per batch; reference: torchvision transforms and a DataLoader",
     )  # fmt: skip
     train.add_argument("--workers", type=_count, default=default.workers, help="DataLoader workers for --input-path reference")
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = _command(
         commands, "report", run_report, "run both lab notebooks headless and build report/",
         (
-            "Execute notebooks/vgg16_lab.ipynb and notebooks/resnet50_lab.ipynb with papermill, render them "
+            f"Execute {' and '.join(f'notebooks/{entry.notebook}' for entry in LABS.values())} with papermill, render them "
             "to HTML and write report/index.html with both labs' results beside the reference lab. The new "
             "report replaces the old one only if every notebook succeeds."
         ),
@@ -313,13 +314,14 @@ def run_train(args: argparse.Namespace) -> int:
         input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,
         torch_compile=args.compile,
     )  # fmt: skip
-    result = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
-                 device=args.device, resume=args.resume, progress=not args.no_progress)  # fmt: skip
-    final = result.history.final()
+    finished = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
+                   device=args.device, resume=args.resume, progress=not args.no_progress,
+                   log=functools.partial(print, flush=True))  # fmt: skip
+    final = finished.history.final()
     print(
         f"{chosen.model}: train accuracy {final['train_acc']:.2%}, test accuracy {final['test_acc']:.2%} "
         f"after {final['epochs']} epochs; training time {final['total_seconds']:.1f} s on "
-        f"{result.history.info['device_name']}. Results in {args.out}"
+        f"{finished.history.info['device_name']}. Results in {args.out}"
     )
     return 0
 

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from .files import atomic_write
-from .lab import IMAGE_SIZE, LAB_CLASSES
+from .lab import IMAGE_SIZE, LAB_CLASSES, class_list
 
 SPLITS = ("train", "test")
 
@@ -253,7 +253,7 @@ def _cache_save(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
         )
 
 
-# --------------------------------------------------------------------------- public loading API
+# --------------------------------------------------------------------------- public reading API
 
 
 def load_split(
@@ -275,9 +275,7 @@ def load_split(
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if per_class is not None and per_class < 1:
         raise DataError(f"per-class limit must be a positive number of images, got {per_class}")
-    if isinstance(classes, str):
-        classes = [name.strip() for name in classes.split(",") if name.strip()]
-    classes = tuple(classes)
+    classes = class_list(classes)
     root = data_root(root)
     layout = _layout(root)
     if layout == "none" and download:

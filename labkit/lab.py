@@ -27,6 +27,58 @@ STD = (0.2023, 0.1994, 0.2010)
 INPUT_PATHS = ("fast", "reference")
 
 
+def class_list(classes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Class names as a tuple; a string is read as comma-separated names ("cat, dog")."""
+    if isinstance(classes, str):
+        return tuple(name.strip() for name in classes.split(",") if name.strip())
+    return tuple(classes)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A smaller run of the same recipe: fewer epochs and images, every other setting kept."""
+
+    name: str
+    purpose: str
+    epochs: int | None = None  # None: the recipe's own count
+    per_class: int | None = None  # None: every training image of each class
+    test_per_class: int | None = None  # None: every test image of each class
+
+    def describe(self) -> str:
+        """What the profile runs, in words, computed from its numbers."""
+        if self.per_class is None:
+            epochs = " or ".join(f"{entry.recipe.epochs} ({entry.title})" for entry in LABS.values())
+            return f"{self.purpose}: all {len(LAB_CLASSES) * TRAIN_PER_CLASS:,} training images, {epochs} epochs"
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        if self.test_per_class is None:
+            return f"{self.purpose}: {self.per_class:,} training images per class, {epochs}, the full test split"
+        return f"{self.purpose}: {self.per_class:,} training and {self.test_per_class:,} test images per class, {epochs}"
+
+
+FULL = Profile("full", "the lab recipe")
+QUICK = Profile("quick", "a CPU-sized run that still learns", epochs=2, per_class=1000)
+SMOKE = Profile("smoke", "seconds, for CI", epochs=1, per_class=8, test_per_class=10)
+PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
+
+
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """The named profile, else the one ``$LABKIT_PROFILE`` names, else ``full``.
+
+    The variable is how nbval, which cannot pass parameters, runs the notebooks
+    on the smoke profile.
+    """
+    if isinstance(name, Profile):
+        return name
+    chosen = name or os.environ.get("LABKIT_PROFILE") or FULL.name
+    try:
+        return PROFILES[chosen.lower()]
+    except KeyError:
+        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}") from None
+
+
 # --------------------------------------------------------------------------- recipes
 
 
@@ -58,12 +110,15 @@ class Recipe:
     profile: str = "full"
 
     def __post_init__(self) -> None:
-        if isinstance(self.classes, str):
-            object.__setattr__(self, "classes", tuple(n.strip() for n in self.classes.split(",") if n.strip()))
-        else:
-            object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "classes", class_list(self.classes))
         if not self.classes:
             raise ValueError("the class list is empty; name at least one class, for example airplane")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"class list {list(self.classes)} names a class twice")
+        for name in ("epochs", "batch_size", "eval_batch_size", "lr", "momentum", "weight_decay", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name.replace('_', ' ')} must be a number, got {value!r}")
         for name in ("epochs", "batch_size", "eval_batch_size", "lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be greater than zero, got {getattr(self, name)}")
@@ -72,9 +127,10 @@ class Recipe:
                 f"momentum and weight decay must not be negative, got {self.momentum} and {self.weight_decay}"
             )
         if self.input_path not in INPUT_PATHS:
-            raise ValueError(f"unknown input path {self.input_path!r}; use 'fast' or 'reference'")
+            raise ValueError(f"unknown input path {self.input_path!r}; use one of {', '.join(INPUT_PATHS)}")
         if self.workers < 0:
             raise ValueError(f"workers must not be negative, got {self.workers}")
+        get_profile(self.profile)  # an unknown profile name is an error here, not in a report later
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "classes": list(self.classes)}
@@ -82,51 +138,6 @@ class Recipe:
 
 VGG16 = Recipe(model="vgg16", epochs=20)
 RESNET50 = Recipe(model="resnet50", epochs=15)
-
-
-# --------------------------------------------------------------------------- profiles
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A smaller run of the same recipe: fewer epochs and images, every other setting kept."""
-
-    name: str
-    purpose: str
-    epochs: int | None = None  # None: the recipe's own count
-    per_class: int | None = None  # None: every training image of each class
-    test_per_class: int | None = None  # None: every test image of each class
-
-    def describe(self) -> str:
-        """What the profile runs, in words, computed from its numbers."""
-        if self.per_class is None:
-            epochs = " or ".join(f"{lab.recipe.epochs} ({lab.title})" for lab in LABS.values())
-            return f"{self.purpose}: all {len(LAB_CLASSES) * TRAIN_PER_CLASS:,} training images, {epochs} epochs"
-        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        if self.test_per_class is None:
-            return f"{self.purpose}: {self.per_class:,} training images per class, {epochs}, the full test split"
-        return f"{self.purpose}: {self.per_class:,} training and {self.test_per_class:,} test images per class, {epochs}"
-
-
-FULL = Profile("full", "the lab recipe")
-QUICK = Profile("quick", "a CPU-sized run that still learns", epochs=2, per_class=1000)
-SMOKE = Profile("smoke", "seconds, for CI", epochs=1, per_class=8, test_per_class=10)
-PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
-
-
-def get_profile(name: str | Profile | None = None) -> Profile:
-    """The named profile, else the one ``$LABKIT_PROFILE`` names, else ``full``.
-
-    The variable is how nbval, which cannot pass parameters, runs the notebooks
-    on the smoke profile.
-    """
-    if isinstance(name, Profile):
-        return name
-    chosen = name or os.environ.get("LABKIT_PROFILE") or FULL.name
-    try:
-        return PROFILES[chosen.lower()]
-    except KeyError:
-        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}") from None
 
 
 # --------------------------------------------------------------------------- the two labs
@@ -185,6 +196,6 @@ def recipe(model: str = "vgg16", profile: str | Profile | None = None, **overrid
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 FIGURES = ("curves", "predictions", "confusion")
-FIGURE_FILES = tuple(f"{name}.png" for name in FIGURES)
-RUN_FILES = (HISTORY, *FIGURE_FILES)
+FIGURE_FILES = {name: f"{name}.png" for name in FIGURES}
+RUN_FILES = (HISTORY, *FIGURE_FILES.values())
 FIGURE_DPI = 110

@@ -13,8 +13,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .lab import MEAN, STD
 from .history import History
+from .lab import MEAN, STD
 from .metrics import confusion_counts
 
 # Screen resolution of the figures themselves: keeps notebook outputs small.

@@ -16,7 +16,17 @@ from typing import Any
 
 from .files import atomic_write_text
 from .history import History
-from .lab import FIGURES, HISTORY, LAB_CLASSES, LABS, RUN_FILES, TEST_PER_CLASS, TRAIN_PER_CLASS, get_profile, title
+from .lab import (
+    FIGURE_FILES,
+    HISTORY,
+    LAB_CLASSES,
+    LABS,
+    RUN_FILES,
+    TEST_PER_CLASS,
+    TRAIN_PER_CLASS,
+    get_profile,
+    title,
+)
 
 
 class NotebookFailed(RuntimeError):
@@ -110,8 +120,8 @@ def build_report(
         if run_dir.exists():
             shutil.rmtree(run_dir)  # scratch space of the previous report run; its results live in report/
         notebook_parameters = {**parameters, "output_dir": str(run_dir)}
-        if model != "vgg16" and "vgg16" in runs:
-            notebook_parameters["compare_with"] = str(runs_dir / "vgg16" / HISTORY)
+        if runs:  # every later lab discusses itself against the first one's run
+            notebook_parameters["compare_with"] = str(runs_dir / next(iter(runs)) / HISTORY)
         log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
         executed = staging / name
         _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
@@ -173,8 +183,8 @@ def index_html(runs: dict[str, History], links: dict[str, dict[str, str]], gener
             f'<a href="{html.escape(target)}">{html.escape(label)}</a>' for label, target in links.get(model, {}).items()
         )
         images = "".join(
-            f'<h3>{_FIGURE_TITLES[figure][0]}</h3><img src="{model}/{figure}.png" alt="{name} {_FIGURE_TITLES[figure][1]}">'
-            for figure in FIGURES
+            f'<h3>{_FIGURE_TITLES[figure][0]}</h3><img src="{model}/{file_name}" alt="{name} {_FIGURE_TITLES[figure][1]}">'
+            for figure, file_name in FIGURE_FILES.items()
         )
         sections.append(f"<section><h2>{name}</h2><p>{anchors}</p>{images}</section>")
 
@@ -194,10 +204,11 @@ def index_html(runs: dict[str, History], links: dict[str, dict[str, str]], gener
            "like-for-like with the reference; a run of the full recipe on a GPU replaces this report.")
         + "</p>"
     )  # fmt: skip
+    subject = f"{' and '.join(title(m) for m in models)} on {len(LAB_CLASSES)} CIFAR-10 classes"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>labkit report: VGG16 and ResNet50 on CIFAR-10 (3 classes)</title>
+<html lang="en"><head><meta charset="utf-8"><title>labkit report: {html.escape(subject)}</title>
 <style>{_STYLE}</style></head><body>
-<h1>VGG16 and ResNet50 on three CIFAR-10 classes</h1>
+<h1>{html.escape(subject)}</h1>
 <p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>. Every number in
 "this run" comes from the run's history; the reference columns are the original lab's published results
 (one run each on an unnamed GPU). Accuracies are on the {"/".join(LAB_CLASSES)} test split.</p>

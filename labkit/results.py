@@ -10,7 +10,19 @@ from __future__ import annotations
 from typing import Sequence
 
 from .history import History
-from .lab import CROP_PADDING, IMAGE_SIZE, LABS, MEAN, STD, TEST_PER_CLASS, TRAIN_PER_CLASS, Lab, Recipe, get_profile, title
+from .lab import (
+    CROP_PADDING,
+    IMAGE_SIZE,
+    LABS,
+    MEAN,
+    STD,
+    TEST_PER_CLASS,
+    TRAIN_PER_CLASS,
+    Lab,
+    Recipe,
+    get_profile,
+    title,
+)
 from .metrics import confusion_counts, per_class_accuracy
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from labkit import artefacts, lab, pipeline, train
+from labkit.data import Split
 from labkit.lab import Recipe
 
 TINY = Recipe(model="vgg11", epochs=2, batch_size=8, eval_batch_size=8, per_class=4, test_per_class=2)
@@ -33,7 +34,7 @@ def test_run_writes_the_run_folder_and_equals_the_notebook_steps(image_folder, t
 def test_run_on_splits_in_memory_without_a_checkpoint(tmp_path):
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    split = pipeline.Split(images, torch.arange(12) % 3, lab.LAB_CLASSES, "train")
+    split = Split(images, torch.arange(12) % 3, lab.LAB_CLASSES, "train")
     result = pipeline.run(TINY, tmp_path / "run", splits=(split, split), device="cpu", checkpoint=False,
                           progress=False, log=None)  # fmt: skip
     assert result.history.finished and not (tmp_path / "run" / lab.CHECKPOINT).exists()

@@ -6,6 +6,7 @@ from typing import Callable
 
 from torch import nn
 
+from ..lab import LAB_CLASSES
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from .summary import summary
 from .vgg import VGG, cfgs, make_layers, vgg11, vgg13, vgg16, vgg19
@@ -23,7 +24,7 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build(name: str, num_classes: int = 3) -> nn.Module:
+def build(name: str, num_classes: int = len(LAB_CLASSES)) -> nn.Module:
     """Build a model by its name (for example ``"vgg16"``) with a fresh default init."""
     key = name.lower()
     if key not in BUILDERS:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..lab import LAB_CLASSES
+
 
 class Projection(nn.Module):
     """1x1 conv (with bias) and BatchNorm: the shortcut where shapes change."""
@@ -78,7 +80,7 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """CIFAR stem, four residual stages of widths 64/128/256/512, global pool, linear."""
 
-    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int = 3) -> None:
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int = len(LAB_CLASSES)) -> None:
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False),
@@ -104,22 +106,22 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def resnet18(num_classes: int = 3) -> ResNet:
+def resnet18(num_classes: int = len(LAB_CLASSES)) -> ResNet:
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes)
 
 
-def resnet34(num_classes: int = 3) -> ResNet:
+def resnet34(num_classes: int = len(LAB_CLASSES)) -> ResNet:
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes)
 
 
-def resnet50(num_classes: int = 3) -> ResNet:
+def resnet50(num_classes: int = len(LAB_CLASSES)) -> ResNet:
     """The lab's model: 16 bottleneck blocks, 23,510,339 parameters for 3 classes."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes)
 
 
-def resnet101(num_classes: int = 3) -> ResNet:
+def resnet101(num_classes: int = len(LAB_CLASSES)) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes)
 
 
-def resnet152(num_classes: int = 3) -> ResNet:
+def resnet152(num_classes: int = len(LAB_CLASSES)) -> ResNet:
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..lab import IMAGE_SIZE
+
 
 def _rows_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
     # One row per top-level module, except that Sequential containers are
@@ -37,7 +39,7 @@ def _describe(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def summary(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> str:
+def summary(model: nn.Module, input_size: tuple[int, ...] = (1, 3, IMAGE_SIZE, IMAGE_SIZE)) -> str:
     """Text table of the model's layers with output shapes (from one forward pass) and parameter counts."""
     rows = _rows_of(model)
     shapes: dict[int, tuple[int, ...]] = {}

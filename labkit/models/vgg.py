@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..lab import LAB_CLASSES
+
 # Numbers are conv3 output widths, "M" is a 2x2/2 max-pool.  Keys are the
 # paper's column names: A=VGG11, B=VGG13, D=VGG16, E=VGG19.
 cfgs: dict[str, list[int | str]] = {
@@ -44,7 +46,7 @@ class VGG(nn.Module):
     def __init__(
         self,
         features: nn.Sequential,
-        num_classes: int = 3,
+        num_classes: int = len(LAB_CLASSES),
         hidden: int = 4096,
         dropout: float = 0.0,
         feature_width: int = 512,
@@ -69,21 +71,21 @@ def _vgg(config: str, num_classes: int, batch_norm: bool, hidden: int, dropout: 
     return VGG(make_layers(cfgs[config], batch_norm), num_classes, hidden, dropout)
 
 
-def vgg11(num_classes: int = 3, batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
+def vgg11(num_classes: int = len(LAB_CLASSES), batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
     """Configuration A (8 conv + 3 FC weight layers)."""
     return _vgg("A", num_classes, batch_norm, hidden, dropout)
 
 
-def vgg13(num_classes: int = 3, batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
+def vgg13(num_classes: int = len(LAB_CLASSES), batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
     """Configuration B (10 conv + 3 FC weight layers)."""
     return _vgg("B", num_classes, batch_norm, hidden, dropout)
 
 
-def vgg16(num_classes: int = 3, batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
+def vgg16(num_classes: int = len(LAB_CLASSES), batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
     """Configuration D, the lab's model: BatchNorm after every conv, no dropout."""
     return _vgg("D", num_classes, batch_norm, hidden, dropout)
 
 
-def vgg19(num_classes: int = 3, batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
+def vgg19(num_classes: int = len(LAB_CLASSES), batch_norm: bool = True, hidden: int = 4096, dropout: float = 0.0) -> VGG:
     """Configuration E (16 conv + 3 FC weight layers)."""
     return _vgg("E", num_classes, batch_norm, hidden, dropout)
