@@ -10,7 +10,7 @@ STAMP := $(VENV)/.labkit-installed
 # Extra options for `make lab`, e.g. LAB_ARGS="--overwrite" or LAB_ARGS="--per-class 1000 --epochs 2"
 LAB_ARGS ?=
 
-.PHONY: setup test report notebooks lab clean
+.PHONY: setup test report notebooks lab gpu-prepare clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ notebooks: $(STAMP)
 lab: $(STAMP)
 	for model in $$($(LAB_MODELS)); do \
 		$(PY) -m labkit train --model $$model --out runs/$$model --download $(LAB_ARGS) || exit 1; done
+
+# The folder benchmarks/gpu_check.sh carries to a GPU machine (README: "The GPU check").
+gpu-prepare: $(STAMP)
+	PYTHON=$(PY) bash benchmarks/gpu_prepare.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,15 +1,97 @@
 #!/usr/bin/env bash
-# One prepared device run for the GPU rows of report/benchmarks.md (under 5 minutes on an H200).
+# The whole lab on one GPU, in one command: the full-profile report of both
+# notebooks, the GPU benchmark rows, fp32 against bf16, a checkpoint-and-resume
+# and a compiled run. Each stage writes its results under $OUT as soon as it
+# ends, and a failed stage does not stop the next, so a run cut short still
+# brings back what finished.
 #
-# Here, once (the GPU machine cannot read ../shared):
-#   echo /.gpu/ >> .git/info/exclude
-#   LABKIT_DATA=../shared/data/cifar10-jpg .venv/bin/python benchmarks/gpu_check.py --export .gpu/subset.npz
-# Then, through the device tool, carrying .gpu:
-#   bash benchmarks/gpu_check.sh
-# The machine's own python3 holds PyTorch; labkit runs from this checkout.
-set -euo pipefail
+# Prepare once, on a machine with the data and PyPI (writes the git-ignored .gpu/):
+#   LABKIT_DATA=../shared/data/cifar10-jpg bash benchmarks/gpu_prepare.sh
+# Then, on any CUDA machine with PyTorch, torchvision, matplotlib and tqdm, from
+# a checkout holding .gpu/ (labkit itself is not installed: it runs from here):
+#   OUT=/some/folder bash benchmarks/gpu_check.sh
+#
+# Settings (environment):
+#   OUT                 where the results go (default: ./gpu-check-out)
+#   GPU_CHECK_PROFILE   full (default) or smoke, for a rehearsal on a CPU
+#   GPU_CHECK_DEVICE    cuda (default), or cpu for a rehearsal
+#   GPU_CHECK_PYTHON    the Python to use (default: python3)
+#   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile)
+#   LABKIT_DATA         an image folder of the lab's classes (default: unpacked from .gpu/)
+# A rehearsal on a CPU, with this checkout's virtual environment:
+#   GPU_CHECK_PROFILE=smoke GPU_CHECK_DEVICE=cpu GPU_CHECK_PYTHON=.venv/bin/python \
+#   GPU_CHECK_STAGES="report bench precision resume" LABKIT_DATA=../shared/data/cifar10-jpg \
+#   OUT=/tmp/rehearsal bash benchmarks/gpu_check.sh
+set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
-python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
-python3 benchmarks/gpu_check.py --subset .gpu/subset.npz --device cuda --out "${OUT:-.}" "$@"
+OUT=$(mkdir -p "${OUT:-gpu-check-out}" && cd "${OUT:-gpu-check-out}" && pwd)
+PROFILE=${GPU_CHECK_PROFILE:-full}
+DEVICE=${GPU_CHECK_DEVICE:-cuda}
+PY=${GPU_CHECK_PYTHON:-python3}
+STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+failed=()
+
+stage() {  # stage NAME COMMAND...: run one stage, time it, remember a failure and go on
+  local name=$1 start=$SECONDS
+  shift
+  echo "== stage $name: started $(date -u +%H:%M:%S)"
+  if "$@"; then echo "== stage $name: ok in $((SECONDS - start)) s"
+  else echo "== stage $name: FAILED (exit $?) after $((SECONDS - start)) s"; failed+=("$name"); fi
+}
+
+wants() { [[ " $STAGES " == *" $1 "* ]]; }
+
+environment() {
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+  "$PY" -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'
+}
+
+setup() {
+  # Jupyter and papermill: only the carried wheels this Python lacks, into $WORK/site.
+  if [ -d .gpu/wheels ]; then
+    "$PY" benchmarks/install_wheels.py .gpu/wheels "$WORK/site" || return 1
+    export PYTHONPATH="$PYTHONPATH:$WORK/site" PATH="$WORK/site/bin:$PATH"
+  fi
+  if [ -z "${LABKIT_DATA:-}" ]; then
+    mkdir -p "$WORK/data" && tar -xzf .gpu/cifar10-lab.tar.gz -C "$WORK/data" || return 1
+    export LABKIT_DATA="$WORK/data"
+  fi
+  export LABKIT_DATA=$(cd "$LABKIT_DATA" && pwd) LABKIT_CACHE="$WORK/cache"
+}
+
+report() {
+  "$PY" -m labkit report --profile "$PROFILE" -p device "$DEVICE" --report-dir "$WORK/report" \
+    --runs-dir "$WORK/runs" || return 1
+  tar -czf "$OUT/report.tar.gz" -C "$WORK" report
+}
+
+bench() {
+  local sizes=(--steps 30 --warmup 5)
+  [ "$PROFILE" = smoke ] && sizes=(--batch-size 8 --eval-batch-size 16 --steps 2 --warmup 1)
+  "$PY" -m labkit bench --device "$DEVICE" --compare-memory-format "${sizes[@]}" \
+    --json "$OUT/bench.json" --markdown "$OUT/benchmarks-gpu.md"
+}
+
+checks() {  # the stages of benchmarks/gpu_check.py, each written to $OUT/gpu_check.json as it ends
+  "$PY" benchmarks/gpu_check.py --device "$DEVICE" --profile "$PROFILE" --report "$WORK/report" \
+    --out "$OUT" --stages "$1"
+}
+
+main() {
+  stage environment environment
+  stage setup setup
+  wants report && stage report report
+  wants bench && stage bench bench
+  local python_stages
+  python_stages=$(for name in precision resume compile; do wants "$name" && printf '%s,' "$name"; done)
+  [ -n "$python_stages" ] && stage "${python_stages%,}" checks "${python_stages%,}"
+  echo "== gpu_check: ${#failed[@]} stage(s) failed${failed[*]:+: ${failed[*]}}"
+  [ ${#failed[@]} -eq 0 ]
+}
+
+main 2>&1 | tee -a "$OUT/log.txt"
+status=${PIPESTATUS[0]}
+rm -rf "$WORK"
+exit "$status"

@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from .data import Split
-from .device import device_name, device_settings, memory_format, synchronize
+from .device import device_name, device_settings, memory_format, synchronize, tf32_note
 from .files import atomic_write_text
-from .lab import RESNET50, VGG16
+from .lab import IMAGE_SIZE, LAB_CLASSES, RESNET50, VGG16
 from .loaders import make_loader
 from .models import build
 from .train import evaluate, make_optimizer, train_step
@@ -66,8 +66,8 @@ def _step_function(model: nn.Module, bf16: bool):
 
 
 def _random_batch(batch_size: int, device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format(channels_last))
-    return images, torch.randint(0, 3, (batch_size,), device=device)
+    images = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE, device=device).contiguous(memory_format=memory_format(channels_last))
+    return images, torch.randint(0, len(LAB_CLASSES), (batch_size,), device=device)
 
 
 def _run_steps(batches: Iterator, step, device: torch.device, count: int) -> float:
@@ -105,7 +105,7 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
 def step_rate(
     model: nn.Module,
     device: torch.device,
-    batch_size: int = 128,
+    batch_size: int = VGG16.batch_size,
     steps: int = 5,
     warmup: int = 1,
     bf16: bool = False,
@@ -118,12 +118,12 @@ def step_rate(
     return batch_size * steps / _run_steps(batches, step, device, steps)
 
 
-def training_flops_per_image(model_name: str, num_classes: int = 3) -> tuple[float, float]:
+def training_flops_per_image(model_name: str, num_classes: int = len(LAB_CLASSES)) -> tuple[float, float]:
     """(forward, forward+backward) FLOPs per 32x32 image, counted by torch's FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = build(model_name, num_classes).train()
-    images = torch.randn(2, 3, 32, 32)
+    images = torch.randn(2, 3, IMAGE_SIZE, IMAGE_SIZE)
     with FlopCounterMode(display=False) as counter:
         model(images)
     forward = counter.get_total_flops() / 2
@@ -143,7 +143,7 @@ class BenchResult:
     bf16: bool
     channels_last: bool
     compiled: bool
-    eval_batch_size: int = 512
+    eval_batch_size: int = VGG16.eval_batch_size
     workers: int = 0
     images_per_second: dict[str, float] = field(default_factory=dict)
     loader_ms_per_batch: dict[str, float] = field(default_factory=dict)
@@ -157,12 +157,13 @@ class BenchResult:
     peak_memory_mb: float = 0.0
     compile_seconds: float | None = None
     torch: str = field(default_factory=lambda: str(torch.__version__))
+    tf32: str | None = None  # labkit.device.tf32_note: what the fp32 work really ran in
 
 
-def synthetic_split(count: int, num_classes: int = 3, seed: int = 0, name: str = "train") -> Split:
+def synthetic_split(count: int, num_classes: int = len(LAB_CLASSES), seed: int = 0, name: str = "train") -> Split:
     """Random uint8 images: as fast to train on as real ones, and always available."""
     generator = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    images = torch.randint(0, 256, (count, 3, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, num_classes, (count,), generator=generator)
     return Split(images, labels, tuple(f"class{i}" for i in range(num_classes)), name)
 
@@ -170,7 +171,7 @@ def synthetic_split(count: int, num_classes: int = 3, seed: int = 0, name: str =
 def benchmark_model(
     model_name: str,
     device: str | torch.device = "auto",
-    batch_size: int = 128,
+    batch_size: int = VGG16.batch_size,
     steps: int = 12,
     warmup: int = 2,
     bf16: bool | None = None,
@@ -178,7 +179,7 @@ def benchmark_model(
     compile_model: bool = False,
     rounds: int | None = None,
     workers: int | None = None,
-    eval_batch_size: int = 512,
+    eval_batch_size: int = VGG16.eval_batch_size,
     train_split: Split | None = None,
     test_split: Split | None = None,
     compare_memory_format: bool = False,
@@ -204,8 +205,8 @@ def benchmark_model(
     per_round = steps // rounds
     train_split = train_split or synthetic_split(batch_size * (warmup + per_round + 1))
     test_split = test_split or synthetic_split(2 * eval_batch_size, seed=1, name="test")
-    if len(train_split) < batch_size:
-        raise ValueError(f"the training split has {len(train_split)} images, fewer than one batch of {batch_size}")
+    if len(train_split) < 2 * batch_size:
+        raise ValueError(f"the training split has {len(train_split)} images, fewer than two batches of {batch_size}")
 
     torch.manual_seed(0)
     plain = build(model_name)
@@ -214,7 +215,8 @@ def benchmark_model(
     if compile_model:
         model = torch.compile(model)
     result = BenchResult(model_name, str(device), device_name(device), batch_size, per_round * rounds, warmup, bf16,
-                         channels_last, compile_model, eval_batch_size, workers, rounds=rounds)  # fmt: skip
+                         channels_last, compile_model, eval_batch_size, workers, rounds=rounds,
+                         tf32=tf32_note(device))  # fmt: skip
     _reset_peak(device)
     step = _step_function(model, bf16)
     images, labels = _random_batch(batch_size, device, channels_last)
@@ -240,11 +242,12 @@ def benchmark_model(
         _run_steps(batches, steps_of[name], device, warmup)
     samples: dict[str, list[float]] = {name: [] for name in sources}
     for _ in range(rounds):
-        if workers:
-            sources["reference"] = _endless(reference)
-            _run_steps(sources["reference"], step, device, 1)
-        for name, batches in sources.items():
-            samples[name].append(batch_size * per_round / _run_steps(batches, steps_of[name], device, per_round))
+        for name in sources:
+            if name == "reference" and workers:
+                # Restarted just before its own turn, so its workers never load during another path's turn.
+                sources[name] = _endless(reference)
+                _run_steps(sources[name], step, device, 1)
+            samples[name].append(batch_size * per_round / _run_steps(sources[name], steps_of[name], device, per_round))
     sources.clear()  # stops the reference's workers
     for name, rates in samples.items():
         result.images_per_second[name] = statistics.median(rates)
@@ -263,13 +266,18 @@ def benchmark_model(
 
     # The input paths alone, no model: what each adds to a step (the stable way to see
     # overhead on a CPU, where run-to-run noise in the step is larger than the loader's cost).
+    # Within one epoch, after one untimed batch: a DataLoader starts its workers at
+    # the first batch of every epoch, and that start-up is not per-batch input work.
+    timed = min(steps, len(fast) - 1)
     for name, loader in (("fast", fast), ("reference", reference)):
-        start, batches = time.perf_counter(), 0
-        for images, _ in islice(iter(loader), steps):
-            images.to(device, non_blocking=True)
-            batches += 1
+        batches = iter(loader)
+        next(batches)
         synchronize(device)
-        result.loader_ms_per_batch[name] = 1000 * (time.perf_counter() - start) / batches
+        start = time.perf_counter()
+        for images, _ in islice(batches, timed):
+            images.to(device, non_blocking=True)
+        synchronize(device)
+        result.loader_ms_per_batch[name] = 1000 * (time.perf_counter() - start) / timed
     log(
         f"  {model_name} input path alone: fast {result.loader_ms_per_batch['fast']:.1f} ms, reference "
         f"{result.loader_ms_per_batch['reference']:.1f} ms per batch of {batch_size}"
@@ -397,7 +405,7 @@ reference's input work to those paths.
 
 Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size}; bf16
 {"on" if first.bf16 else "off"}, channels_last {"on" if first.channels_last else "off"} (the defaults on
-this device).
+this device){f"; fp32 work with {first.tf32}" if first.tf32 else ""}.
 
 How: the training paths take turns, {per_round} step{"s" if per_round > 1 else ""} each, {first.rounds} turns per
 path, after {first.warmup} untimed warm-up step{"s" if first.warmup != 1 else ""} per path. Each path keeps its own iterator, as in an

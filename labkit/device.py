@@ -55,6 +55,18 @@ def device_settings(
     return device, on_cuda if bf16 is None else bf16, channels_last
 
 
+def tf32_note(device: torch.device) -> str | None:
+    """Which fp32 work runs as TF32 here: "fp32" on a recent GPU is not full fp32 unless both are off.
+
+    PyTorch's defaults: cuDNN convolutions in TF32, matrix products in fp32. None off CUDA.
+    """
+    if device.type != "cuda":
+        return None
+    kinds = [kind for kind, on in (("convolutions", torch.backends.cudnn.allow_tf32),
+                                   ("matmuls", torch.backends.cuda.matmul.allow_tf32)) if on]  # fmt: skip
+    return f"TF32 {' and '.join(kinds)}" if kinds else "no TF32"
+
+
 def memory_format(channels_last: bool) -> torch.memory_format:
     return torch.channels_last if channels_last else torch.contiguous_format
 

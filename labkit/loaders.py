@@ -12,6 +12,7 @@ augmentation from ``(seed, epoch)`` alone:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Iterator
 
@@ -20,13 +21,21 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from .data import Split
-from .lab import CROP_PADDING, IMAGE_SIZE, MEAN, STD
+from .lab import CROP_PADDING, IMAGE_SIZE, INPUT_PATHS, MEAN, STD
+
+
+@functools.lru_cache(maxsize=None)
+def channel_stats(device: torch.device) -> tuple[Tensor, Tensor]:
+    """MEAN and STD as ``(1, 3, 1, 1)`` tensors on ``device``, made once per device.
+
+    Made per batch they would be two blocking host-to-device copies per batch on a GPU.
+    """
+    return (torch.tensor(MEAN, device=device).view(1, 3, 1, 1), torch.tensor(STD, device=device).view(1, 3, 1, 1))
 
 
 def normalize(images: Tensor) -> Tensor:
     """uint8 images to normalised float32, in the same operation order as ToTensor+Normalize."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    mean, std = channel_stats(images.device)
     return images.float().div(255).sub_(mean).div_(std)
 
 
@@ -194,4 +203,4 @@ def make_loader(
         return TensorLoader(split, batch_size, train, device, seed, channels_last)
     if path == "reference":
         return ReferenceLoader(split, batch_size, train, seed, num_workers)
-    raise ValueError(f"unknown input path {path!r}; use 'fast' or 'reference'")
+    raise ValueError(f"unknown input path {path!r}; use one of {', '.join(INPUT_PATHS)}")

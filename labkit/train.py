@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Split
-from .device import autocast, device_name, device_settings, memory_format
+from .device import autocast, device_name, device_settings, memory_format, tf32_note
 from .history import History
 from .lab import VGG16, Recipe
 from .loaders import make_loader
@@ -170,16 +170,20 @@ def _rng_state() -> dict[str, Any]:
     return state
 
 
+def _cpu_bytes(state: Tensor) -> Tensor:
+    # The RNG setters take CPU byte tensors only, whatever device a checkpoint was read onto.
+    return state.to(device="cpu", dtype=torch.uint8)
+
+
 def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(_cpu_bytes(state["torch"]))
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([_cpu_bytes(cuda_state) for cuda_state in state["cuda"]])
 
 
-def _resume(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], device: torch.device
-) -> tuple[History, int]:
-    state = load_checkpoint(path, map_location=device)
+def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any]) -> tuple[History, int]:
+    # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
+    state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
     for key in ("model", "classes"):
         if key in info and key in saved and list(_listify(saved[key])) != list(_listify(info[key])):
@@ -240,13 +244,14 @@ def fit(
         "torch": str(torch.__version__),
         "channels_last": channels_last,
         "bf16": bf16,
+        "tf32": tf32_note(device),
     }
     history, done = History(info=run_info), 0
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if resume:
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
-        history, done = _resume(checkpoint, model, optimizer, run_info, device)
+        history, done = _resume(checkpoint, model, optimizer, run_info)
         history.info.update({key: run_info[key] for key in ("device", "device_name", "torch", "epochs")})
         if log and done:
             log(f"resumed from {checkpoint} after epoch {done}")
@@ -259,17 +264,17 @@ def fit(
     test_loader = loader(test, recipe.eval_batch_size, False)
     # The compiled wrapper runs the steps; checkpoints hold the plain model's weights.
     runner = torch.compile(model) if recipe.torch_compile else model
-    result = None
+    evaluation = None
     epochs = recipe.epochs
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
         train_loss, train_acc = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
-        result = evaluate(runner, test_loader, device, bf16)
+        evaluation = evaluate(runner, test_loader, device, bf16)
         seconds = time.perf_counter() - start
         history.append(
             epoch, train_loss=train_loss, train_acc=train_acc,
-            test_loss=result.loss, test_acc=result.accuracy, seconds=seconds,
+            test_loss=evaluation.loss, test_acc=evaluation.accuracy, seconds=seconds,
         )  # fmt: skip
         history.finished = epoch == epochs
         history.info["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -289,7 +294,9 @@ def fit(
         if log:
             log(
                 f"epoch {epoch:>2}/{epochs}  train loss {train_loss:.4f} acc {train_acc:6.2%}  "
-                f"test loss {result.loss:.4f} acc {result.accuracy:6.2%}  {seconds:6.1f} s"
+                f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}  {seconds:6.1f} s"
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs
-    return FitResult(history, result if result is not None else evaluate(runner, test_loader, device, bf16))
+    if evaluation is None:  # resumed a run that had already finished: test the restored weights
+        evaluation = evaluate(runner, test_loader, device, bf16)
+    return FitResult(history, evaluation)

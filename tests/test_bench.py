@@ -73,3 +73,54 @@ def test_flop_counts_of_the_lab_models():
 def test_unknown_model_is_refused(capsys):
     assert cli.main(["bench", "--model", "vgg16,lenet"]) == 2
     assert "unknown model(s) lenet" in capsys.readouterr().err
+
+
+def test_a_reference_with_workers_restarts_right_before_its_own_turn(monkeypatch):
+    # Restarted at the start of a round, its workers would load batches during the other paths' turns.
+    import labkit.bench as bench
+
+    events, original_endless, original_run = [], bench._endless, bench._run_steps
+
+    def endless(loader):
+        batches = original_endless(loader)
+        events.append(("start", id(batches), type(loader).__name__))
+        return batches
+
+    def run_steps(batches, step, device, count):
+        events.append(("run", id(batches), count))
+        return original_run(batches, step, device, count)
+
+    monkeypatch.setattr(bench, "_endless", endless)
+    monkeypatch.setattr(bench, "_run_steps", run_steps)
+    benchmark_model("vgg11", device="cpu", batch_size=4, steps=2, warmup=0, workers=1, eval_batch_size=8,
+                    log=lambda line: None)  # fmt: skip
+    restarts = [i for i, event in enumerate(events) if event[0] == "start" and event[2] == "ReferenceLoader"][1:]
+    assert len(restarts) == 2  # one per round, after the first (warm-up) iterator
+    for i in restarts:
+        untimed, timed = events[i + 1], events[i + 2]
+        assert untimed == ("run", events[i][1], 1) and timed[:2] == ("run", events[i][1])
+
+
+def test_tf32_is_named_where_it_is_on():
+    from labkit.bench import BenchResult, markdown_report
+    from labkit.device import tf32_note
+
+    assert tf32_note(torch.device("cpu")) is None
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = True, False  # PyTorch's defaults
+        assert tf32_note(torch.device("cuda")) == "TF32 convolutions"
+        torch.backends.cuda.matmul.allow_tf32 = True
+        assert tf32_note(torch.device("cuda")) == "TF32 convolutions and matmuls"
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = False, False
+        assert tf32_note(torch.device("cuda")) == "no TF32"
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+    result = BenchResult("vgg16", "cuda", "GPU", 128, 3, 1, False, True, False, tf32="TF32 convolutions",
+                         images_per_second={"ceiling": 1.0, "fast": 1.0, "reference": 1.0, "evaluate": 1.0},
+                         loader_ms_per_batch={"fast": 1.0, "reference": 1.0}, achieved_tflops=dict.fromkeys(
+                             ("ceiling", "fast", "reference", "evaluate"), 0.0),
+                         round_images_per_second={"ceiling": [1.0], "fast": [1.0]},
+                         ratios={"fast/ceiling": 1.0, "fast/reference": 1.0},
+                         ratio_intervals={"fast/ceiling": None, "fast/reference": None})  # fmt: skip
+    assert "fp32 work with TF32 convolutions" in markdown_report([result], "bench")

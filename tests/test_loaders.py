@@ -91,3 +91,14 @@ def test_fast_loader_can_hand_out_channels_last_batches(image_folder):
     split = load_split("test", root=image_folder)
     batch, _ = next(iter(loaders.TensorLoader(split, batch_size=4, train=False, channels_last=True)))
     assert batch.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_normalisation_constants_are_made_once_per_device_not_per_batch(monkeypatch):
+    made = []
+    original = torch.tensor
+    monkeypatch.setattr(torch, "tensor", lambda *args, **kwargs: made.append(args) or original(*args, **kwargs))
+    loaders.channel_stats.cache_clear()
+    split = Split(torch.zeros(40, 3, 32, 32, dtype=torch.uint8), torch.zeros(40, dtype=torch.long), ("a",), "train")
+    for train in (True, False):
+        assert len(list(loaders.make_loader(split, batch_size=8, train=train, path="fast"))) == 5
+    assert len(made) == 2  # MEAN and STD, once

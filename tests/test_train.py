@@ -207,3 +207,21 @@ def test_resume_from_a_checkpoint_not_written_by_fit_names_what_is_missing(tmp_p
     with pytest.raises(CheckpointError, match="lacks model, optimizer, history, rng"):
         fit(tiny_vgg(), random_split(8), random_split(8, name="test"), tiny_recipe(epochs=2), checkpoint=checkpoint,
             resume=True)  # fmt: skip
+
+
+def test_resume_reads_the_checkpoint_onto_the_cpu_and_takes_any_rng_state_tensor(tmp_path, monkeypatch):
+    # On a GPU, reading a checkpoint onto the device moved its RNG states there, and the RNG setters
+    # take CPU byte tensors only. Here the saved state is an int64 tensor, as such a move can leave it.
+    uninterrupted = run(2)
+    checkpoint = tmp_path / "checkpoint.pt"
+    run(1, checkpoint)
+    state = load_checkpoint(checkpoint)
+    state["rng"]["torch"] = state["rng"]["torch"].long()
+    save_checkpoint({key: value for key, value in state.items() if key != "format"}, checkpoint)
+    read_onto = []
+    original = train.load_checkpoint
+    monkeypatch.setattr(train, "load_checkpoint", lambda path, map_location: read_onto.append(map_location)
+                        or original(path, map_location=map_location))  # fmt: skip
+    resumed = run(2, checkpoint, resume=True)
+    assert read_onto == ["cpu"]
+    assert resumed.train_loss == uninterrupted.train_loss and resumed.test_acc == uninterrupted.test_acc
