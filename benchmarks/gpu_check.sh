@@ -52,7 +52,9 @@ setup() {
   # Jupyter and papermill: only the carried wheels this Python lacks, into $WORK/site.
   if [ -d .gpu/wheels ]; then
     "$PY" benchmarks/install_wheels.py .gpu/wheels "$WORK/site" || return 1
-    export PYTHONPATH="$PYTHONPATH:$WORK/site" PATH="$WORK/site/bin:$PATH"
+    # A --target install keeps nbconvert's templates and the kernel spec in site/share/jupyter.
+    export PYTHONPATH="$PYTHONPATH:$WORK/site" PATH="$WORK/site/bin:$PATH" \
+      JUPYTER_PATH="$WORK/site/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
   fi
   if [ -z "${LABKIT_DATA:-}" ]; then
     mkdir -p "$WORK/data" && tar -xzf .gpu/cifar10-lab.tar.gz -C "$WORK/data" || return 1
