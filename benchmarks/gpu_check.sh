@@ -17,6 +17,7 @@
 #   GPU_CHECK_DEVICE    cuda (default), or cpu for a rehearsal
 #   GPU_CHECK_PYTHON    the Python to use (default: python3)
 #   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile)
+#   GPU_CHECK_CARRIED   the prepared folder (default: .gpu)
 #   LABKIT_DATA         an image folder of the lab's classes (default: unpacked from .gpu/)
 # A rehearsal on a CPU, with this checkout's virtual environment:
 #   GPU_CHECK_PROFILE=smoke GPU_CHECK_DEVICE=cpu GPU_CHECK_PYTHON=.venv/bin/python \
@@ -29,6 +30,7 @@ PROFILE=${GPU_CHECK_PROFILE:-full}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 PY=${GPU_CHECK_PYTHON:-python3}
 STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile}
+CARRIED=${GPU_CHECK_CARRIED:-.gpu}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 failed=()
@@ -50,14 +52,14 @@ environment() {
 
 setup() {
   # Jupyter and papermill: only the carried wheels this Python lacks, into $WORK/site.
-  if [ -d .gpu/wheels ]; then
-    "$PY" benchmarks/install_wheels.py .gpu/wheels "$WORK/site" || return 1
+  if [ -d "$CARRIED/wheels" ]; then
+    "$PY" benchmarks/install_wheels.py "$CARRIED/wheels" "$WORK/site" || return 1
     # A --target install keeps nbconvert's templates and the kernel spec in site/share/jupyter.
     export PYTHONPATH="$PYTHONPATH:$WORK/site" PATH="$WORK/site/bin:$PATH" \
       JUPYTER_PATH="$WORK/site/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
   fi
   if [ -z "${LABKIT_DATA:-}" ]; then
-    mkdir -p "$WORK/data" && tar -xzf .gpu/cifar10-lab.tar.gz -C "$WORK/data" || return 1
+    mkdir -p "$WORK/data" && tar -xzf "$CARRIED/cifar10-lab.tar.gz" -C "$WORK/data" || return 1
     export LABKIT_DATA="$WORK/data"
   fi
   export LABKIT_DATA=$(cd "$LABKIT_DATA" && pwd) LABKIT_CACHE="$WORK/cache"
