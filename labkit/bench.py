@@ -19,7 +19,6 @@ varies more from one step to the next than the input paths cost.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import resource
 import statistics
@@ -35,7 +34,7 @@ from torch import nn
 
 from .data import Split
 from .device import device_name, device_settings, memory_format, synchronize, tf32_note
-from .files import atomic_write_text
+from .files import atomic_write_text, json_text
 from .lab import IMAGE_SIZE, LAB_CLASSES, RESNET50, VGG16
 from .loaders import make_loader
 from .models import build
@@ -446,7 +445,7 @@ def run_benchmarks(
     print()
     print(format_table(results))
     if json_path:
-        atomic_write_text(Path(json_path), json.dumps([asdict(r) for r in results], indent=2) + "\n")
+        atomic_write_text(Path(json_path), json_text([asdict(r) for r in results]))
     if markdown_path:
         atomic_write_text(Path(markdown_path), markdown_report(results, command))
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ class UsageError(ValueError):
 
 
 def _number(kind: type, minimum: float, strict: bool = False) -> Callable[[str], Any]:
-    """An argparse type: a number of ``kind`` of at least (or, ``strict``, above) ``minimum``; NaN never passes."""
+    """An argparse type: a finite number of ``kind`` of at least (or, ``strict``, above) ``minimum``."""
     whole = "whole " if kind is int else ""
     bound = f"greater than {minimum}" if strict else f"at least {minimum}"
 
@@ -27,6 +28,8 @@ def _number(kind: type, minimum: float, strict: bool = False) -> Callable[[str],
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {whole}number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if not (value > minimum if strict else value >= minimum):
             raise argparse.ArgumentTypeError(f"must be a {whole}number {bound}, got {text}")
         return value
@@ -224,6 +227,11 @@ def run_bench(args: argparse.Namespace) -> int:
     unknown = [name for name in models if name not in BUILDERS]
     if unknown or not models:
         raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; known models: {', '.join(BUILDERS)}")
+    from .files import check_writable
+
+    for option, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path is not None:  # before minutes of measuring, not after
+            check_writable(path, option)
     command = (
         f"python -m labkit bench --model {','.join(models)} --device {args.device} --batch-size {args.batch_size} "
         f"--steps {args.steps} --warmup {args.warmup}"
@@ -251,7 +259,7 @@ def _literal(text: str):
 def run_report(args: argparse.Namespace) -> int:
     from .device import resolve_device
     from .lab import get_profile
-    from .report import NotebookFailed, absolute_data_root, build_report, estimate_full_recipe
+    from .report import NotebookFailed, absolute_data_root, build_report, check_parameters, estimate_full_recipe
 
     # papermill streams each cell's output through its logger: show it live.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -260,7 +268,15 @@ def run_report(args: argparse.Namespace) -> int:
         parameters["profile"] = args.profile
     profile = get_profile(parameters.get("profile"))
     device = resolve_device(str(parameters.get("device", "auto")))
+    check_parameters(args.notebooks, parameters, profile)  # every notebook would refuse them: say so before any runs
+    _check_kernel(args.kernel)
+    if isinstance(parameters.get("data_root"), str):  # the notebooks run in their own folder
+        parameters["data_root"] = os.path.abspath(os.path.expanduser(parameters["data_root"]))
     absolute_data_root()
+    passed = {name: value for name, value in parameters.items() if name != "profile"}
+    print(f"labkit report: profile {profile.name} ({profile.describe()})"
+          + (f"; your parameters, which win over the profile: {', '.join(f'{k}={v!r}' for k, v in passed.items())}"
+             if passed else ""), flush=True)  # fmt: skip
     if profile.name == "full" and device.type != "cuda":
         print(f"No CUDA GPU here: the full recipe runs on {device}. Measuring a training step to estimate its time:")
         estimate = estimate_full_recipe(str(device))
@@ -278,10 +294,28 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise UsageError(f"no Jupyter kernel named {name!r}; installed kernels: {known}") from None
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool, data: str | None) -> None:
+    from .data import data_root
+    from .files import check_writable
+
     checkpoint, history = out / CHECKPOINT, out / HISTORY
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; choose a folder path")
+    check_writable(out, "--out")
+    root = data_root(data).resolve()
+    if out.resolve() == root or root in out.resolve().parents:
+        raise UsageError(f"--out {out} is inside the data root {root}, which is only ever read; choose a folder outside it")
     if resume:
         if overwrite:
             raise UsageError("--resume and --overwrite contradict each other; pass one of them")
@@ -306,7 +340,7 @@ def run_train(args: argparse.Namespace) -> int:
     from .lab import recipe
     from .pipeline import run
 
-    _check_out(args.out, args.resume, args.overwrite)
+    _check_out(args.out, args.resume, args.overwrite, args.data)
     chosen = recipe(
         args.model, args.profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
         test_per_class=args.test_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
@@ -315,7 +349,7 @@ def run_train(args: argparse.Namespace) -> int:
         torch_compile=args.compile,
     )  # fmt: skip
     finished = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
-                   device=args.device, resume=args.resume, progress=not args.no_progress,
+                   device=args.device, resume=args.resume, replace=args.overwrite, progress=not args.no_progress,
                    log=functools.partial(print, flush=True))  # fmt: skip
     final = finished.history.final()
     print(
@@ -333,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        print("labkit: interrupted; the last checkpoint is kept, continue with --resume", file=sys.stderr)
+        print("labkit: interrupted; a run replaced with --overwrite is back as it was, and an unfinished run "
+              "continues from its last checkpoint with --resume", file=sys.stderr)
         return 130
     except (ValueError, OSError, FloatingPointError) as error:
         # Every expected failure (bad data, bad options, a broken checkpoint,

@@ -129,6 +129,13 @@ def _folder_files(
     available = sorted(entry.name for entry in os.scandir(split_dir) if entry.is_dir())
     if not available:
         raise DataError(f"{split_dir} holds no class folders; expected {split_dir}/<class>/<image files>")
+    other = root / next(name for name in SPLITS if name != split)
+    only_there = [name for name in classes if name not in available and (other / name).is_dir()]
+    if only_there:
+        raise DataError(
+            f"class folder(s) {', '.join(only_there)} are in {other} but missing from {split_dir}; "
+            "every class needs its images in both splits"
+        )
     classes = _check_classes(classes, available, split_dir)
     files = []
     for name in classes:
@@ -163,11 +170,24 @@ def _decode(path: Path) -> np.ndarray:
                     f"image {path} is {size[0]}x{size[1]} pixels; every image must be "
                     f"{IMAGE_SIZE}x{IMAGE_SIZE}. Replace or remove it."
                 )
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            return _to_rgb8(image, path)
     except (UnidentifiedImageError, OSError, ValueError) as error:
         if isinstance(error, DataError):
             raise
         raise DataError(f"cannot read image {path}: {error}. Replace or remove the file.") from error
+
+
+def _to_rgb8(image, path: Path) -> np.ndarray:
+    """Any 8- or 16-bit PIL mode as 8-bit RGB; 16-bit values are scaled, not clipped to white."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        gray = (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if image.mode in ("I", "F"):
+        raise DataError(
+            f"image {path} holds {'32-bit integer' if image.mode == 'I' else 'floating-point'} pixels, which have "
+            "no agreed 8-bit scale; save it as an 8-bit RGB (or 16-bit grey) image"
+        )
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
 def _read_folder(files: list[list[os.DirEntry]]) -> tuple[np.ndarray, np.ndarray]:
@@ -179,18 +199,50 @@ def _read_folder(files: list[list[os.DirEntry]]) -> tuple[np.ndarray, np.ndarray
     return images, labels
 
 
+class _ArchiveUnpickler(pickle.Unpickler):
+    """Unpickles plain containers, numbers, strings and numpy arrays; refuses every other object.
+
+    A plain ``pickle.load`` runs whatever code a crafted file names.
+    """
+
+    ALLOWED = {
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        *((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+          for name in ("_reconstruct", "scalar")),
+        *((module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")),
+    }  # fmt: skip
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}, which a CIFAR-10 archive never holds")
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            loaded = _ArchiveUnpickler(handle, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as error:
+        raise DataError(f"cannot read archive file {path}: {error}. Download the archive again.") from error
+    if not isinstance(loaded, dict):
+        raise DataError(f"archive file {path} holds a {type(loaded).__name__}, not a dict. Download the archive again.")
+    return loaded
+
+
 def _archive_classes(folder: Path) -> list[str]:
     meta = folder / "batches.meta"
     if not meta.is_file():
         raise DataError(f"{meta} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
-    with open(meta, "rb") as handle:
-        return [str(name) for name in pickle.load(handle, encoding="latin1")["label_names"]]
+    names = _unpickle(meta).get("label_names")
+    if not isinstance(names, list):
+        raise DataError(f"{meta} holds no list of label_names. Download the archive again.")
+    return [str(name) for name in names]
 
 
 def _read_archive(
     folder: Path, split: str, classes: tuple[str, ...], per_class: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    # The archive is pickled by its authors; this reads only the official file names.
+    # Only the official file names are read, each through the restricted unpickler.
     available = _archive_classes(folder)
     classes = _check_classes(classes, available, folder)
     data, targets = [], []
@@ -198,9 +250,8 @@ def _read_archive(
         path = folder / name
         if not path.is_file():
             raise DataError(f"{path} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
+        batch = _unpickle(path)
         try:
-            with open(path, "rb") as handle:
-                batch = pickle.load(handle, encoding="latin1")
             data.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE))
             targets.append(np.asarray(batch["labels"], dtype=np.int64))
         except Exception as error:  # noqa: BLE001 - any failure here means a broken file
@@ -231,15 +282,29 @@ def _fingerprint(parts: list[str], sources: Sequence[os.DirEntry | Path]) -> str
     return digest.hexdigest()[:24]
 
 
-def _cache_load(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+def _cache_load(path: Path, classes: int, count: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached split, or None when there is none or it disagrees with itself or with the request."""
     try:
         with np.load(path, allow_pickle=False) as stored:
-            return stored["images"], stored["labels"]
+            images, labels = stored["images"], stored["labels"]
     except FileNotFoundError:
         return None
     except Exception as error:  # noqa: BLE001 - a damaged cache is rebuilt, never trusted
         warnings.warn(f"ignoring unreadable cache file {path} ({error}); decoding the images again", stacklevel=3)
         return None
+    problem = None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        problem = f"images of {images.dtype} {images.shape}"
+    elif labels.shape != (len(images),) or labels.dtype != np.int64:
+        problem = f"{labels.shape} labels of {labels.dtype} for {len(images)} images"
+    elif len(labels) and not (0 <= labels.min() and labels.max() < classes):
+        problem = f"labels outside 0..{classes - 1}"
+    elif count is not None and len(images) != count:
+        problem = f"{len(images)} images where {count} were asked for"
+    if problem:
+        warnings.warn(f"ignoring inconsistent cache file {path} ({problem}); decoding the images again", stacklevel=3)
+        return None
+    return images, labels
 
 
 def _cache_save(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
@@ -302,7 +367,8 @@ def load_split(
     key = _fingerprint([layout, str(root.resolve()), split, ",".join(classes), str(per_class)], sources)
     cache_path = cache_root(cache_dir) / f"cifar10-{split}-{key}.npz"
 
-    stored = _cache_load(cache_path) if cache else None
+    count = len(sources) if layout == "folder" else None
+    stored = _cache_load(cache_path, len(classes), count) if cache else None
     if stored is not None:
         images, labels = stored
     else:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .files import atomic_write_text
+from .files import atomic_write_text, json_text
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 
@@ -60,7 +60,7 @@ class History:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write JSON atomically, so a crash never leaves half a file."""
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_text(path, json_text(self.to_dict()))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "History":

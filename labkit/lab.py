@@ -7,6 +7,7 @@ definition costs nothing.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -111,14 +112,17 @@ class Recipe:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", class_list(self.classes))
-        if not self.classes:
-            raise ValueError("the class list is empty; name at least one class, for example airplane")
+        if len(self.classes) < 2:
+            raise ValueError(
+                f"a classifier needs at least two classes, got {list(self.classes)}; "
+                "name two or more, for example airplane,automobile"
+            )
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"class list {list(self.classes)} names a class twice")
         for name in ("epochs", "batch_size", "eval_batch_size", "lr", "momentum", "weight_decay", "workers"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{name.replace('_', ' ')} must be a number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number, got {value!r}")
         for name in ("epochs", "batch_size", "eval_batch_size", "lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name.replace('_', ' ')} must be greater than zero, got {getattr(self, name)}")
@@ -128,6 +132,8 @@ class Recipe:
             )
         if self.input_path not in INPUT_PATHS:
             raise ValueError(f"unknown input path {self.input_path!r}; use one of {', '.join(INPUT_PATHS)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {self.seed!r}")
         if self.workers < 0:
             raise ValueError(f"workers must not be negative, got {self.workers}")
         get_profile(self.profile)  # an unknown profile name is an error here, not in a report later

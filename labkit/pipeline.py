@@ -6,11 +6,14 @@ one cell at a time, so the lesson and the command line cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from matplotlib.figure import Figure
 from torch import nn
@@ -18,8 +21,9 @@ from torch import nn
 from .artefacts import save_run
 from .data import Split, load_lab_data
 from .device import resolve_device
+from .files import folder_lock, remove_stale_temporaries
 from .history import History
-from .lab import CHECKPOINT, Recipe
+from .lab import CHECKPOINT, RUN_FILES, Recipe
 from .models import build
 from .train import Evaluation, fit, seed_everything
 
@@ -40,14 +44,40 @@ def build_model(recipe: Recipe) -> nn.Module:
     return build(recipe.model, num_classes=len(recipe.classes))
 
 
-def run_folder(output_dir: str | os.PathLike | None, recipe: Recipe, base: str = "runs") -> Path:
-    """``output_dir`` if given, else a new time-stamped folder under ``base``.
+def run_folder(output_dir: str | os.PathLike | None, recipe: Recipe, base: str | os.PathLike | None = None) -> Path:
+    """``output_dir`` if given, else a new time-stamped folder under ``base``, else ``$LABKIT_RUNS``, else ``runs``.
 
-    A fresh folder per run means a rerun never overwrites an earlier run's checkpoint.
+    A fresh folder per run means a rerun never overwrites an earlier run's checkpoint;
+    ``$LABKIT_RUNS`` is how the test suite keeps notebook runs out of the source tree.
     """
     if output_dir is not None:
         return Path(output_dir)
-    return Path(base) / f"{recipe.model}-{recipe.profile}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    base = Path(base or os.environ.get("LABKIT_RUNS") or "runs")
+    return base / f"{recipe.model}-{recipe.profile}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+@contextlib.contextmanager
+def _replacing(folder: Path) -> Iterator[None]:
+    """Set a finished run's files aside while a new run replaces it; put them back if it fails.
+
+    So an interrupted replacement never leaves one run's history beside another's checkpoint.
+    """
+    names = [name for name in (*RUN_FILES, CHECKPOINT) if (folder / name).exists()]
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=folder)) if names else None
+    for name in names:
+        (folder / name).rename(aside / name)
+    try:
+        yield
+    except BaseException:
+        for name in (*RUN_FILES, CHECKPOINT):
+            (folder / name).unlink(missing_ok=True)
+        for name in names:
+            (aside / name).rename(folder / name)
+        if aside:
+            aside.rmdir()
+        raise
+    if aside:
+        shutil.rmtree(aside)
 
 
 @dataclass
@@ -70,27 +100,32 @@ def run(
     device: str = "auto",
     checkpoint: bool = True,
     resume: bool = False,
+    replace: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
 ) -> Run:
     """Run ``recipe`` and save its artefacts into ``folder``.
 
     ``splits`` replaces loading from ``data_root`` for callers that hold the data
-    already (the GPU check); ``checkpoint=False`` skips the per-epoch checkpoint.
+    already (the GPU check); ``checkpoint=False`` skips the per-epoch checkpoint;
+    ``replace`` replaces a run the folder holds, which comes back if this one fails.
     """
     folder = Path(folder)
     resolved = resolve_device(device)
     model = build_model(recipe)  # an unknown device or model fails before any data is read
-    train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
-    if log:
-        log(
-            f"{recipe.model}: {len(train_split):,} training / {len(test_split):,} test images of "
-            f"{', '.join(train_split.classes)}; {recipe.epochs} epochs on {resolved}"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    result = fit(
-        model, train_split, test_split, recipe, device=resolved, checkpoint=folder / CHECKPOINT if checkpoint else None,
-        resume=resume, progress=progress, log=log,
-    )  # fmt: skip
-    figures = save_run(folder, result.history, result.evaluation, test_split)
+    with folder_lock(folder):  # a second run into the same folder is refused, not mixed in
+        for name in RUN_FILES + (CHECKPOINT,):
+            remove_stale_temporaries(folder / name)
+        train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
+        if log:
+            log(
+                f"{recipe.model}: {len(train_split):,} training / {len(test_split):,} test images of "
+                f"{', '.join(train_split.classes)}; {recipe.epochs} epochs on {resolved}"
+            )
+        with _replacing(folder) if replace else contextlib.nullcontext():
+            result = fit(
+                model, train_split, test_split, recipe, device=resolved,
+                checkpoint=folder / CHECKPOINT if checkpoint else None, resume=resume, progress=progress, log=log,
+            )  # fmt: skip
+            figures = save_run(folder, result.history, result.evaluation, test_split)
     return Run(folder, result.history, result.evaluation, figures)

@@ -7,14 +7,14 @@ notebook has run, so a failure leaves the previous report exactly as it was.
 from __future__ import annotations
 
 import html
-import json
 import os
 import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text
+from .files import atomic_write_text, json_text
 from .history import History
 from .lab import (
     FIGURE_FILES,
@@ -27,6 +27,9 @@ from .lab import (
     get_profile,
     title,
 )
+
+# Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
+RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class")
 
 
 class NotebookFailed(RuntimeError):
@@ -53,6 +56,39 @@ def estimate_full_recipe(device_name: str = "auto", log=print) -> dict[str, floa
         estimate[model_name] = work / rate
         log(f"  {model_name}: {rate:.0f} training images/s measured here -> about {work / rate / 3600:.1f} h")
     return estimate
+
+
+def notebook_parameters(notebooks_dir: Path) -> dict[str, set[str]]:
+    """The names each lab notebook's ``parameters`` cell assigns, by notebook file name."""
+    import ast
+
+    import nbformat
+
+    names = {}
+    for lab in LABS.values():
+        notebook = nbformat.read(notebooks_dir / lab.notebook, as_version=4)
+        cells = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+        tree = ast.parse(cells[0].source if cells else "")
+        names[lab.notebook] = {target.id for node in tree.body if isinstance(node, ast.Assign)
+                               for target in node.targets if isinstance(target, ast.Name)}  # fmt: skip
+    return names
+
+
+def check_parameters(notebooks_dir: Path, parameters: dict[str, Any], profile) -> None:
+    """Refuse a parameter no notebook takes, and a recipe value the notebooks would refuse, before any runs.
+
+    The report passes ``output_dir`` and ``compare_with`` itself.
+    """
+    from .lab import recipe
+
+    taken = notebook_parameters(notebooks_dir)
+    known = set().union(*taken.values()) - {"output_dir", "compare_with"}
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise ValueError(f"unknown notebook parameter(s) {', '.join(unknown)}; the notebooks take: {', '.join(sorted(known))}")
+    overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
+    for model in LABS:
+        recipe(model, profile, **overrides)  # raises the recipe's own message for a bad value
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: str) -> None:
@@ -82,18 +118,18 @@ def _render_html(notebook: Path) -> Path:
 
 
 def _swap_in(staging: Path, report_dir: Path) -> None:
-    old = report_dir.with_name(report_dir.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
+    # The old report is moved aside under a fresh name, never one a user's folder might have.
+    old = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}-old-", dir=report_dir.parent))
     if report_dir.exists():
-        report_dir.rename(old)
+        report_dir.rename(old / report_dir.name)
     staging.rename(report_dir)
-    if old.exists():
+    previous = old / report_dir.name
+    if previous.exists():
         # Keep files the report command does not make (benchmarks.md, notes).
-        for leftover in old.iterdir():
+        for leftover in previous.iterdir():
             if not (report_dir / leftover.name).exists():
                 leftover.rename(report_dir / leftover.name)
-        shutil.rmtree(old)
+    shutil.rmtree(old)
 
 
 def build_report(
@@ -105,23 +141,25 @@ def build_report(
     models: tuple[str, ...] = tuple(LABS),
     log=print,
 ) -> Path:
-    """Run every lab notebook into a fresh report, then replace ``report_dir`` with it."""
+    """Run every lab notebook into a fresh report, then replace ``report_dir`` with it.
+
+    The runs go into a new folder inside ``runs_dir``, removed once the report is
+    complete: nothing that was in ``runs_dir`` before is touched.
+    """
     parameters = dict(parameters or {})
     report_dir, runs_dir = report_dir.resolve(), runs_dir.resolve()
-    staging = report_dir.with_name(report_dir.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}-new-", dir=report_dir.parent))
+    scratch = Path(tempfile.mkdtemp(prefix="report-", dir=runs_dir))
     runs: dict[str, History] = {}
     links: dict[str, dict[str, str]] = {}
     for model in models:
         name = LABS[model].notebook
-        run_dir = runs_dir / model
-        if run_dir.exists():
-            shutil.rmtree(run_dir)  # scratch space of the previous report run; its results live in report/
+        run_dir = scratch / model
         notebook_parameters = {**parameters, "output_dir": str(run_dir)}
         if runs:  # every later lab discusses itself against the first one's run
-            notebook_parameters["compare_with"] = str(runs_dir / next(iter(runs)) / HISTORY)
+            notebook_parameters["compare_with"] = str(scratch / next(iter(runs)) / HISTORY)
         log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
         executed = staging / name
         _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
@@ -135,6 +173,7 @@ def build_report(
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     write_index(staging, runs, links, generated)
     _swap_in(staging, report_dir)
+    shutil.rmtree(scratch)  # its checkpoints; the report holds each run's history and figures
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
 
@@ -223,5 +262,5 @@ def write_index(report_dir: Path, runs: dict[str, History], links: dict[str, dic
     path = Path(report_dir) / "index.html"
     atomic_write_text(path, index_html(runs, links, generated))
     summary = {model: {**history.final(), "info": history.info} for model, history in runs.items()}
-    atomic_write_text(Path(report_dir) / "results.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(Path(report_dir) / "results.json", json_text(summary))
     return path

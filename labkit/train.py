@@ -181,16 +181,27 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([_cpu_bytes(cuda_state) for cuda_state in state["cuda"]])
 
 
+# What a resumed run must share with its checkpoint: anything else would make one
+# history out of two different runs.
+RESUME_MUST_MATCH = (
+    "model", "classes", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "bf16",
+    "per_class", "test_per_class", "seed",
+)  # fmt: skip
+
+
 def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any]) -> tuple[History, int]:
     # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
     state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
-    for key in ("model", "classes"):
-        if key in info and key in saved and list(_listify(saved[key])) != list(_listify(info[key])):
-            raise CheckpointError(
-                f"checkpoint {path} belongs to a run with {key} {saved[key]!r}, not {info[key]!r}; "
-                "resume with the same settings, or choose another output folder"
-            )
+    differences = [
+        f"{key} {saved[key]!r}, not {info[key]!r}" for key in RESUME_MUST_MATCH
+        if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
+    ]  # fmt: skip
+    if differences:
+        raise CheckpointError(
+            f"checkpoint {path} belongs to a run with {'; '.join(differences)}; resume with the checkpoint's "
+            "settings, start again with --overwrite, or choose another output folder"
+        )
     missing = [key for key in ("epoch", "model", "optimizer", "history", "rng") if key not in state]
     if missing:
         raise CheckpointError(
@@ -202,11 +213,17 @@ def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info
         optimizer.load_state_dict(state["optimizer"])
     except (KeyError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} does not fit this model: {error}") from error
+    done = int(state["epoch"])
+    if done >= int(info["epochs"]):
+        raise CheckpointError(
+            f"checkpoint {path} holds a finished run ({done} of {info['epochs']} epochs): there is nothing to "
+            "resume; start again with --overwrite, or choose another output folder"
+        )
     _set_rng_state(state["rng"])
-    return History.from_dict(state["history"]), int(state["epoch"])
+    return History.from_dict(state["history"]), done
 
 
-def _listify(value: Any) -> Any:
+def _listify(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
@@ -297,6 +314,4 @@ def fit(
                 f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}  {seconds:6.1f} s"
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs
-    if evaluation is None:  # resumed a run that had already finished: test the restored weights
-        evaluation = evaluate(runner, test_loader, device, bf16)
     return FitResult(history, evaluation)

@@ -24,6 +24,7 @@ class Verification:
 
 def default_list(root: Path) -> Path:
     """``ROOT.sha256`` beside the folder, as the shared data ships it."""
+    root = root.resolve()  # so that "." has a name to put .sha256 after
     return root.with_name(root.name + ".sha256")
 
 
@@ -38,6 +39,8 @@ def read_list(path: Path) -> dict[str, str]:
             continue
         digest, _, name = line.partition("  ")
         name = name.lstrip("*")
+        while name.startswith("./"):  # as `sha256sum` writes paths given as ./...
+            name = name[2:]
         if len(digest) != 64 or not name:
             raise DataError(f"{path}, line {number}: expected 'SHA256  relative/path', got {line[:80]!r}")
         expected[name] = digest.lower()

@@ -49,14 +49,26 @@ def test_refuses_to_overwrite_a_finished_run_unless_told(image_folder, tmp_path,
     assert train(image_folder, out, "--overwrite") == 0
 
 
-def test_resume_continues_an_unfinished_run(image_folder, tmp_path, capsys):
+def test_resume_continues_an_unfinished_run(image_folder, tmp_path, capsys, monkeypatch):
+    import labkit.pipeline
+
+    original = labkit.pipeline.fit
+
+    def interrupted_after_epoch_1(*args, **kwargs):
+        def stop(epoch, history):
+            if epoch == 1:
+                raise KeyboardInterrupt  # Ctrl-C once the first checkpoint is written
+
+        return original(*args, **kwargs, on_epoch_end=stop)
+
     out = tmp_path / "run"
-    assert train(image_folder, out) == 0
-    (out / "history.json").unlink()  # as if the run had been killed after its checkpoint
-    assert train(image_folder, out) == 2
+    monkeypatch.setattr(labkit.pipeline, "fit", interrupted_after_epoch_1)
+    assert train(image_folder, out, "--epochs", "2") == 130
+    assert "with --resume" in capsys.readouterr().err
+    monkeypatch.setattr(labkit.pipeline, "fit", original)
+    assert train(image_folder, out, "--epochs", "2") == 2
     assert "--resume" in capsys.readouterr().err
-    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *SMALL[:2], "--epochs", "2",
-                     *SMALL[4:], "--resume"]) == 0  # fmt: skip
+    assert train(image_folder, out, "--epochs", "2", "--resume") == 0
     assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
     assert "resumed from" in capsys.readouterr().out
 
@@ -81,3 +93,26 @@ def test_invalid_numbers_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--out", "x", "--epochs", "0"])
     assert exit_info.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
+def test_an_interrupted_overwrite_leaves_the_previous_run_as_it_was(image_folder, tmp_path, monkeypatch):
+    import labkit.pipeline
+
+    out = tmp_path / "run"
+    assert train(image_folder, out) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    original = labkit.pipeline.fit
+
+    def interrupted_after_epoch_1(*args, **kwargs):
+        def stop(epoch, history):
+            raise KeyboardInterrupt  # the new run's first checkpoint is written, then Ctrl-C
+
+        return original(*args, **kwargs, on_epoch_end=stop)
+
+    monkeypatch.setattr(labkit.pipeline, "fit", interrupted_after_epoch_1)
+    assert train(image_folder, out, "--overwrite", "--epochs", "2", "--seed", "1") == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.setattr(labkit.pipeline, "fit", original)
+    assert train(image_folder, out, "--overwrite", "--seed", "1") == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+    assert json.loads((out / "history.json").read_text())["info"]["seed"] == 1

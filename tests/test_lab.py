@@ -62,11 +62,18 @@ def test_unknown_recipe_settings_are_named():
     [
         ({"epochs": 0}, "epochs must be greater than zero"),
         ({"lr": -0.1}, "lr must be greater than zero"),
-        ({"lr": float("nan")}, "lr must be greater than zero"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
         ({"batch_size": 0}, "batch size must be greater than zero"),
         ({"momentum": -1}, "must not be negative"),
         ({"input_path": "slow"}, "unknown input path 'slow'"),
-        ({"classes": ""}, "class list is empty"),
+        ({"classes": ""}, "at least two classes"),
+        ({"classes": ("bird",)}, "at least two classes"),
+        ({"classes": ("bird", "cat", "bird")}, "names a class twice"),
+        ({"lr": float("inf")}, "lr must be a finite number"),
+        ({"momentum": float("nan")}, "momentum must be a finite number"),
+        ({"weight_decay": float("nan")}, "weight decay must be a finite number"),
+        ({"epochs": None}, "epochs must be a finite number"),
+        ({"profile": "fast"}, "unknown profile 'fast'"),
     ],
 )
 def test_bad_recipe_values_are_refused_when_the_recipe_is_made(bad, message):
@@ -107,4 +114,4 @@ def test_the_lab_definition_imports_nothing_heavy():
     tree = ast.parse((PACKAGE / "lab.py").read_text())
     modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert modules <= {"__future__", "os", "dataclasses", "typing"}, modules
+    assert modules <= {"__future__", "math", "os", "dataclasses", "typing"}, modules

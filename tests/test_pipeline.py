@@ -51,3 +51,8 @@ def test_run_folder_is_the_given_one_or_a_new_time_stamped_one(tmp_path):
     assert pipeline.run_folder(tmp_path / "mine", TINY) == tmp_path / "mine"
     fresh = pipeline.run_folder(None, lab.recipe("vgg16", "smoke"), base=str(tmp_path))
     assert fresh.parent == tmp_path and fresh.name.startswith("vgg16-smoke-")
+
+
+def test_runs_without_an_output_folder_go_under_labkit_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "elsewhere"))
+    assert pipeline.run_folder(None, TINY).parent == tmp_path / "elsewhere"

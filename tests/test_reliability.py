@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from PIL import Image
 
 from labkit import cli, models, train
 from labkit.checkpoint import save_checkpoint
-from labkit.data import Split
+from labkit.data import DataError, Split, load_split
 from labkit.lab import Recipe
 
 RUN = ["--model", "vgg11", "--batch-size", "6", "--test-per-class", "2", "--no-progress", "--device", "cpu"]
@@ -111,8 +112,8 @@ def test_memory_does_not_grow_across_epochs():
 # --------------------------------------------------------------------------- bad input through the CLI
 
 
-def _finished_run(image_folder, out):
-    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]) == 0
+def _finished_run(image_folder, out, *extra):
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1", *extra]) == 0
 
 
 def _corrupt(folder):
@@ -148,6 +149,15 @@ CASES = {
     "wrong image size": (lambda folder, out: _wrong_size(folder), [], "is 31x32 pixels"),
     "unknown class": (lambda folder, out: None, ["--classes", "airplane,zebra"], "valid names are"),
     "unknown model": (lambda folder, out: None, ["--model", "alexnet"], "unknown model 'alexnet'"),
+    "one class": (lambda folder, out: None, ["--classes", "bird"], "at least two classes"),
+    "resume other settings": (
+        lambda folder, out: (_finished_run(folder, out, "--epochs", "2"), (out / "history.json").unlink()),
+        ["--lr", "0.5", "--resume"], "lr 0.01, not 0.5",
+    ),
+    "resume a finished run": (
+        lambda folder, out: (_finished_run(folder, out, "--epochs", "2"), (out / "history.json").unlink()),
+        ["--resume"], "holds a finished run",
+    ),
     "per-class limit too large": (lambda folder, out: None, ["--per-class", "7"], "per-class limit 7 is larger"),
     "cuda without a GPU": (lambda folder, out: None, ["--device", "cuda"], "no usable CUDA GPU"),
     "resume another model": (
@@ -184,8 +194,10 @@ def test_bad_input_gives_one_clear_error_and_changes_nothing(case, image_folder,
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--epochs", "0"), ("--epochs", "-1"), ("--lr", "0"), ("--lr", "-0.1"), ("--batch-size", "0")]
-)
+    ("option", "value"),
+    [("--epochs", "0"), ("--epochs", "-1"), ("--lr", "0"), ("--lr", "-0.1"), ("--batch-size", "0"), ("--lr", "inf"),
+     ("--lr", "nan"), ("--momentum", "nan"), ("--weight-decay", "nan"), ("--weight-decay", "inf")],
+)  # fmt: skip
 def test_non_positive_numbers_are_refused_before_anything_runs(option, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--out", str(tmp_path / "run"), option, value])
@@ -198,3 +210,145 @@ def test_non_positive_numbers_are_refused_before_anything_runs(option, value, tm
 def test_debug_flag_shows_the_traceback(tmp_path):
     with pytest.raises(ValueError, match="unknown model"):
         cli.main(["--debug", "train", "--out", str(tmp_path / "run"), "--model", "alexnet"])
+
+
+# --------------------------------------------------------------------------- runs are never lost or mixed
+
+HOLD_LOCK = (
+    "import sys, time\nfrom labkit.files import folder_lock\n"
+    "with folder_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)\n"
+)
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_and_a_killed_holder_blocks_nothing(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        arguments = ["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]
+        assert cli.main(arguments) == 2
+        error = capsys.readouterr().err
+        assert f"in use by another labkit run (process {holder.pid})" in error and len(error.splitlines()) == 1
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert cli.main(arguments) == 0  # the kernel dropped the dead process's lock
+    assert not (out / ".lock").exists()
+
+
+def test_a_killed_checkpoint_writes_temporary_file_is_removed_by_the_next_run(image_folder, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    leftover = out / ".checkpoint.pt.0123abcd.tmp"
+    leftover.write_bytes(b"half a checkpoint")
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]) == 0
+    assert not leftover.exists() and (out / "checkpoint.pt").is_file()
+
+
+def test_history_json_is_strict_json_even_for_a_diverged_value(tmp_path):
+    from labkit.history import History
+
+    history = History(info={"note": float("inf")})
+    history.append(1, train_loss=float("nan"), train_acc=0.5, test_loss=1.0, test_acc=0.5, seconds=1.0)
+    history.save(tmp_path / "history.json")
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    saved = json.loads((tmp_path / "history.json").read_text(), parse_constant=refuse)
+    assert saved["train_loss"] == [None] and saved["info"]["note"] is None
+
+
+# --------------------------------------------------------------------------- safety
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_reading_a_crafted_archive_never_runs_its_code(archive_root, tmp_path):
+
+    marker = tmp_path / "code-ran"
+    with open(archive_root / "cifar-10-batches-py" / "batches.meta", "wb") as handle:
+        pickle.dump({"label_names": ["airplane", "automobile"], "x": _Payload(marker)}, handle)
+    with pytest.raises(DataError, match=r"batches.meta: it asks for (posix|os)\.system"):
+        load_split("train", ["airplane", "automobile"], root=archive_root, cache=False)
+    assert not marker.exists()
+
+
+def test_a_damaged_archive_file_is_one_clear_error(archive_root, tmp_path, capsys):
+    batch = archive_root / "cifar-10-batches-py" / "data_batch_1"
+    batch.write_bytes(batch.read_bytes()[:100])
+    arguments = ["train", "--data", str(archive_root), "--out", str(tmp_path / "run"), *RUN, "--epochs", "1",
+                 "--classes", "airplane,automobile"]  # fmt: skip
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert "cannot read archive file" in error and "data_batch_1" in error and len(error.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- errors found early and said clearly
+
+
+@pytest.mark.parametrize(
+    ("make_out", "message"),
+    [
+        (lambda tmp, data: (tmp / "a-file").write_text("x") and tmp / "a-file" / "run", "is a file, not a folder"),
+        (lambda tmp, data: data / "train" / "runs", "inside the data root"),
+    ],
+)
+def test_out_problems_are_found_before_the_data_is_read(image_folder, tmp_path, capsys, monkeypatch, make_out, message):
+    import labkit.pipeline
+
+    monkeypatch.setattr(labkit.pipeline, "load_data", lambda *args: pytest.fail("the data was read"))
+    out = make_out(tmp_path, image_folder)
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), str(2**64)])
+def test_seeds_the_run_cannot_use_are_refused(image_folder, tmp_path, capsys, seed):
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), *RUN, "--seed", seed]) == 2
+    assert "seed must be a whole number from 0 to 4294967295" in capsys.readouterr().err
+
+
+def test_bench_checks_it_can_write_its_output_before_measuring(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("x")
+    assert cli.main(["bench", "--model", "vgg11", "--json", str(tmp_path / "a-file" / "bench.json")]) == 2
+    error = capsys.readouterr().err
+    assert "--json" in error and "is a file, not a folder" in error
+
+
+def test_a_class_folder_missing_from_one_split_says_so(image_folder, tmp_path, capsys):
+    import shutil
+
+    shutil.rmtree(image_folder / "test" / "bird")
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), *RUN, "--epochs", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "bird are in" in error and "missing from" in error and "both splits" in error
+
+
+def test_sixteen_bit_images_are_scaled_and_float_images_refused(image_folder):
+    import numpy as np
+
+    Image.fromarray(np.full((32, 32), 40000, dtype=np.uint16)).save(image_folder / "test" / "cat" / "0000.png")
+    split = load_split("test", ["cat", "bird"], root=image_folder, cache=False)
+    assert int(split.images[0].min()) == int(split.images[0].max()) == 40000 >> 8
+    Image.fromarray(np.zeros((32, 32), dtype=np.float32)).save(image_folder / "test" / "cat" / "0001.tiff")
+    with pytest.raises(DataError, match="0001.tiff holds floating-point pixels"):
+        load_split("test", ["cat", "bird"], root=image_folder, cache=False)
+
+
+def test_a_cache_that_disagrees_with_the_request_is_rebuilt(image_folder, tmp_path):
+    import numpy as np
+
+    cache = tmp_path / "cache"
+    first = load_split("train", ["cat", "bird"], root=image_folder, cache_dir=cache)
+    (path,) = cache.glob("*.npz")
+    np.savez(path, images=np.zeros((3, 32, 32, 3), np.uint8), labels=np.zeros(3, np.int64))  # 3 of 12 images
+    with pytest.warns(UserWarning, match="inconsistent cache file"):
+        again = load_split("train", ["cat", "bird"], root=image_folder, cache_dir=cache)
+    assert torch.equal(again.images, first.images)

@@ -44,6 +44,9 @@ def test_report_runs_every_notebook_and_writes_the_page(notebooks, tmp_path):
     report_dir.mkdir()
     (report_dir / "benchmarks.md").write_text("kept")
     (report_dir / "index.html").write_text("old report")
+    kept = tmp_path / "runs" / "vgg16" / "my-notes.txt"  # a run folder the report command did not make
+    kept.parent.mkdir(parents=True)
+    kept.write_text("mine")
     index = build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None)
     page = index.read_text()
     assert "old report" not in page and "VGG16: this run" in page and "ResNet50: this run" in page
@@ -54,7 +57,8 @@ def test_report_runs_every_notebook_and_writes_the_page(notebooks, tmp_path):
     executed = nbformat.read(report_dir / "resnet50_lab.ipynb", as_version=4)
     injected = [cell.source for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
     assert 'profile = "smoke"' in injected[0] and "vgg16/history.json" in injected[0]
-    assert not (tmp_path / "report.new").exists() and not (tmp_path / "report.old").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "report", "runs"]  # no staging left
+    assert kept.read_text() == "mine" and [p.name for p in (tmp_path / "runs").iterdir()] == ["vgg16"]
 
 
 def test_a_failing_notebook_leaves_the_previous_report_untouched(notebooks, tmp_path, capsys):
@@ -89,3 +93,33 @@ def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_pa
     # 20 x 16,000 + 15 x 16,000 image-steps at 50 images/s
     assert "about 3.1 h on this machine" in out and "--profile quick" in out
     assert "report" in ran
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-p", "model", "vgg99"], "unknown notebook parameter(s) model; the notebooks take: "),
+        (["-p", "epochs", "0"], "epochs must be greater than zero"),
+        (["-p", "lr", "inf"], "lr must be a finite number"),
+        (["--kernel", "no-such-kernel"], "no Jupyter kernel named 'no-such-kernel'"),
+    ],
+)
+def test_report_parameters_are_checked_before_any_notebook_runs(arguments, message, tmp_path, capsys, monkeypatch):
+    import labkit.report
+
+    monkeypatch.setattr(labkit.report, "_execute", lambda *args: pytest.fail("a notebook ran"))
+    assert cli.main(["report", "--profile", "smoke", "--report-dir", str(tmp_path / "report"), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_relative_data_root_is_resolved_from_where_the_command_runs(tmp_path, monkeypatch):
+    import labkit.report
+
+    seen = {}
+    monkeypatch.setattr(labkit.report, "build_report", lambda *args: seen.setdefault("parameters", args[3]))
+    monkeypatch.chdir(tmp_path)
+    repository = __import__("pathlib").Path(__file__).parents[1]
+    arguments = ["report", "--profile", "smoke", "--notebooks", str(repository / "notebooks"), "-p", "data_root", "data"]
+    assert cli.main(arguments) == 0
+    assert seen["parameters"]["data_root"] == str(tmp_path / "data")

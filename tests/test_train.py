@@ -77,19 +77,37 @@ def fit(model, train_split, test_split, recipe, **options):
     return train.fit(model, train_split, test_split, recipe, device="cpu", progress=False, log=None, **options)
 
 
-def run(epochs, checkpoint=None, resume=False, seed=0):
+class Stopped(Exception):
+    pass
+
+
+def stop_after(last_epoch):
+    """An on_epoch_end hook that stops the run after ``last_epoch``'s checkpoint, as a kill would."""
+
+    def hook(epoch, history):
+        if epoch == last_epoch:
+            raise Stopped
+
+    return hook
+
+
+def run(epochs, checkpoint=None, resume=False, seed=0, stop=None, **settings):
     torch.manual_seed(seed)
     model = tiny_vgg()
-    recipe = tiny_recipe(epochs=epochs, seed=seed)
-    result = fit(model, random_split(48), random_split(24, seed=1, name="test"), recipe, checkpoint=checkpoint,
-                 resume=resume)  # fmt: skip
+    recipe = tiny_recipe(epochs=epochs, seed=seed, **settings)
+    options = {"on_epoch_end": stop_after(stop)} if stop else {}
+    try:
+        result = fit(model, random_split(48), random_split(24, seed=1, name="test"), recipe, checkpoint=checkpoint,
+                     resume=resume, **options)  # fmt: skip
+    except Stopped:
+        return None
     return result.history
 
 
 def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
     uninterrupted = run(2)
     checkpoint = tmp_path / "checkpoint.pt"
-    run(1, checkpoint)
+    run(2, checkpoint, stop=1)
     assert load_checkpoint(checkpoint)["epoch"] == 1
     resumed = run(2, checkpoint, resume=True, seed=0)
     assert resumed.finished and resumed.epochs == [1, 2]
@@ -214,7 +232,7 @@ def test_resume_reads_the_checkpoint_onto_the_cpu_and_takes_any_rng_state_tensor
     # take CPU byte tensors only. Here the saved state is an int64 tensor, as such a move can leave it.
     uninterrupted = run(2)
     checkpoint = tmp_path / "checkpoint.pt"
-    run(1, checkpoint)
+    run(2, checkpoint, stop=1)
     state = load_checkpoint(checkpoint)
     state["rng"]["torch"] = state["rng"]["torch"].long()
     save_checkpoint({key: value for key, value in state.items() if key != "format"}, checkpoint)
@@ -225,3 +243,25 @@ def test_resume_reads_the_checkpoint_onto_the_cpu_and_takes_any_rng_state_tensor
     resumed = run(2, checkpoint, resume=True)
     assert read_onto == ["cpu"]
     assert resumed.train_loss == uninterrupted.train_loss and resumed.test_acc == uninterrupted.test_acc
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [({"lr": 0.02}, "lr 0.01, not 0.02"), ({"epochs": 3}, "epochs 2, not 3"), ({"batch_size": 8}, "batch_size 16, not 8"),
+     ({"seed": 1}, "seed 0, not 1"), ({"momentum": 0.5}, "momentum 0.9, not 0.5")],
+)  # fmt: skip
+def test_resume_with_other_settings_is_refused_naming_each_difference(tmp_path, changed, named):
+    checkpoint = tmp_path / "checkpoint.pt"
+    run(2, checkpoint, stop=1)
+    before = checkpoint.read_bytes()
+    settings = {"epochs": 2, **changed}
+    with pytest.raises(CheckpointError, match=named):
+        run(settings.pop("epochs"), checkpoint, resume=True, **settings)
+    assert checkpoint.read_bytes() == before
+
+
+def test_resume_of_a_finished_run_is_refused(tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    run(1, checkpoint)
+    with pytest.raises(CheckpointError, match="holds a finished run .1 of 1 epochs.*--overwrite"):
+        run(1, checkpoint, resume=True)

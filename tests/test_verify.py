@@ -47,3 +47,18 @@ def test_a_malformed_list_is_an_error(image_folder, tmp_path):
 def test_the_shared_data_matches_its_published_checksums(shared_data):
     result = verify(shared_data)
     assert result.ok and result.checked == 60_000
+
+
+def test_verify_of_the_current_folder_and_dot_slash_paths(tmp_path, monkeypatch):
+    import hashlib
+
+    from labkit.verify import verify
+
+    root = tmp_path / "images"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    digest = hashlib.sha256(b"a").hexdigest()
+    (tmp_path / "images.sha256").write_text(f"{digest}  ./a.txt\n")
+    monkeypatch.chdir(root)
+    result = verify(".")
+    assert result.ok and result.checked == 1
