@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .lab import CHECKPOINT, FULL, HISTORY, INPUT_PATHS, LABS, PROFILES, Recipe
+from .lab import CHANGEABLE_ON_RESUME, CHECKPOINT, FULL, HISTORY, INPUT_PATHS, LABS, PROFILES, Recipe
 
 
 class UsageError(ValueError):
@@ -127,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_precision_options(train)
     train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT}")
+    train.add_argument(
+        "--allow-change", action="append", default=[], choices=CHANGEABLE_ON_RESUME, metavar="SETTING",
+        help="with --resume: let this optimiser setting (lr, momentum, weight_decay) differ from the checkpoint's; "
+        "history.json records the change (repeatable)",
+    )  # fmt: skip
+    train.add_argument(
+        "--keep-optimizer-state", action="store_true",
+        help="keep the optimiser's state in a finished run's checkpoint (by default it keeps the weights only: "
+        "a finished run cannot be resumed, and the state is as large again as the weights)",
+    )  # fmt: skip
     train.add_argument("--overwrite", action="store_true", help="replace a run that --out already holds")
     train.add_argument("--no-progress", action="store_true", help="no progress bars, only one line per epoch")
 
@@ -349,7 +359,8 @@ def run_train(args: argparse.Namespace) -> int:
         torch_compile=args.compile,
     )  # fmt: skip
     finished = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
-                   device=args.device, resume=args.resume, replace=args.overwrite, progress=not args.no_progress,
+                   device=args.device, resume=args.resume, allow_changes=tuple(args.allow_change),
+                   keep_optimizer_state=args.keep_optimizer_state, replace=args.overwrite, progress=not args.no_progress,
                    log=functools.partial(print, flush=True))  # fmt: skip
     final = finished.history.final()
     print(

@@ -100,6 +100,8 @@ def run(
     device: str = "auto",
     checkpoint: bool = True,
     resume: bool = False,
+    allow_changes: tuple[str, ...] = (),
+    keep_optimizer_state: bool = False,
     replace: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
@@ -125,7 +127,8 @@ def run(
         with _replacing(folder) if replace else contextlib.nullcontext():
             result = fit(
                 model, train_split, test_split, recipe, device=resolved,
-                checkpoint=folder / CHECKPOINT if checkpoint else None, resume=resume, progress=progress, log=log,
+                checkpoint=folder / CHECKPOINT if checkpoint else None, resume=resume, allow_changes=allow_changes,
+                keep_optimizer_state=keep_optimizer_state, progress=progress, log=log,
             )  # fmt: skip
             figures = save_run(folder, result.history, result.evaluation, test_split)
     return Run(folder, result.history, result.evaluation, figures)

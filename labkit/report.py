@@ -66,6 +66,11 @@ def notebook_parameters(notebooks_dir: Path) -> dict[str, set[str]]:
 
     names = {}
     for lab in LABS.values():
+        if not (notebooks_dir / lab.notebook).is_file():
+            raise ValueError(
+                f"{notebooks_dir / lab.notebook} does not exist; run from the project's folder, or pass --notebooks "
+                "with the folder that holds the lab notebooks"
+            )
         notebook = nbformat.read(notebooks_dir / lab.notebook, as_version=4)
         cells = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
         tree = ast.parse(cells[0].source if cells else "")

@@ -6,6 +6,8 @@ so a GPU is never made to wait for Python between steps.
 
 from __future__ import annotations
 
+import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -20,9 +22,14 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Split
 from .device import autocast, device_name, device_settings, memory_format, tf32_note
 from .history import History
-from .lab import VGG16, Recipe
+from .lab import CHANGEABLE_ON_RESUME, VGG16, Recipe
 from .loaders import make_loader
 from .models import count_parameters
+
+_RECOVER = (
+    "The checkpoint (if any) still holds the last finite epoch: continue it with a lower learning rate "
+    "(--resume --allow-change lr --lr ...), or check the inputs"
+)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -30,12 +37,22 @@ class NonFiniteLossError(FloatingPointError):
 
     def __init__(self, epoch: int, step: int) -> None:
         super().__init__(
-            f"the training loss became NaN or infinite at epoch {epoch}, step {step}; "
-            "training stopped. Lower the learning rate or check the inputs; "
-            "the last checkpoint (if any) still holds the previous epoch"
+            f"the training loss became NaN or infinite at epoch {epoch}, step {step}; training stopped. {_RECOVER}"
         )
         self.epoch = epoch
         self.step = step
+
+
+class DivergedError(FloatingPointError):
+    """The weights or the test loss stopped being finite by the end of an epoch, so it was not saved."""
+
+    def __init__(self, epoch: int, what: str) -> None:
+        super().__init__(f"{what} became NaN or infinite in epoch {epoch}; training stopped before saving it. {_RECOVER}")
+        self.epoch = epoch
+
+
+class CheckpointWriteError(ValueError):
+    """A checkpoint could not be written (a full disk, say); the previous one is kept."""
 
 
 def seed_everything(seed: int) -> None:
@@ -155,6 +172,48 @@ def evaluate(
     return Evaluation(float(loss_sum) / count, float((predicted == target).sum()) / count, predicted, target)
 
 
+def _finite(model: nn.Module) -> bool:
+    """Whether every weight and buffer is finite: one host read per epoch, not per step."""
+    tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()) if tensors else True
+
+
+def _checkpoint_bytes(model: nn.Module) -> int:
+    # The weights and buffers, plus SGD's momentum buffer per weight.
+    state = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return state + sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def _check_free_space(checkpoint: Path, model: nn.Module) -> None:
+    """Refuse to start a run whose checkpoints cannot fit: the new one is written beside the old."""
+    folder = checkpoint.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    needed = 2 * _checkpoint_bytes(model) - (checkpoint.stat().st_size if checkpoint.exists() else 0)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise CheckpointWriteError(
+            f"{folder} has {free / 2**20:,.0f} MB free, but the run's checkpoints need about {needed / 2**20:,.0f} MB "
+            "(each new one is written beside the previous one); free some space, or choose another output folder"
+        )
+
+
+def _save(state: dict[str, Any], checkpoint: Path, epoch: int) -> None:
+    try:
+        save_checkpoint(state, checkpoint)
+    except (OSError, RuntimeError) as error:  # torch.save reports a failed write as a RuntimeError
+        kept = f"the checkpoint of epoch {epoch - 1} is kept" if checkpoint.exists() else "no checkpoint is kept"
+        raise CheckpointWriteError(
+            f"could not write the checkpoint of epoch {epoch} into {checkpoint.parent} "
+            f"({str(error).splitlines()[0] if str(error) else type(error).__name__}); {kept}. Free some space "
+            "(a checkpoint takes about "
+            f"{_checkpoint_bytes_from(state) / 2**20:,.0f} MB) and continue with --resume, or choose another output folder"
+        ) from None
+
+
+def _checkpoint_bytes_from(state: dict[str, Any]) -> int:
+    return sum(t.numel() * t.element_size() for t in state["model"].values())
+
+
 @dataclass
 class FitResult:
     """What ``fit`` returns: the per-epoch history and the final test pass it ended on."""
@@ -182,25 +241,35 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 # What a resumed run must share with its checkpoint: anything else would make one
-# history out of two different runs.
+# history out of two different runs (lab.CHANGEABLE_ON_RESUME may change on request).
 RESUME_MUST_MATCH = (
     "model", "classes", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "bf16",
     "per_class", "test_per_class", "seed",
 )  # fmt: skip
 
 
-def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any]) -> tuple[History, int]:
+def _resume(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], allow_changes: tuple[str, ...]
+) -> tuple[History, int, dict[str, list]]:
     # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
     state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
-    differences = [
-        f"{key} {saved[key]!r}, not {info[key]!r}" for key in RESUME_MUST_MATCH
-        if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
-    ]  # fmt: skip
-    if differences:
+    differing = [
+        key for key in RESUME_MUST_MATCH if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
+    ]
+    refused = [key for key in differing if key not in allow_changes]
+    if refused:
+        named = "; ".join(f"{key} {saved[key]!r}, not {info[key]!r}" for key in refused)
         raise CheckpointError(
-            f"checkpoint {path} belongs to a run with {'; '.join(differences)}; resume with the checkpoint's "
-            "settings, start again with --overwrite, or choose another output folder"
+            f"checkpoint {path} belongs to a run with {named}; resume with the checkpoint's settings"
+            + (" (or --allow-change for " + ", ".join(k for k in refused if k in CHANGEABLE_ON_RESUME) + ")"
+               if any(k in CHANGEABLE_ON_RESUME for k in refused) else "")
+            + ", start again with --overwrite, or choose another output folder"
+        )  # fmt: skip
+    if "epoch" in state and int(state["epoch"]) >= int(info["epochs"]):
+        raise CheckpointError(
+            f"checkpoint {path} holds a finished run ({state['epoch']} of {info['epochs']} epochs): there is "
+            "nothing to resume; start again with --overwrite, or choose another output folder"
         )
     missing = [key for key in ("epoch", "model", "optimizer", "history", "rng") if key not in state]
     if missing:
@@ -213,14 +282,10 @@ def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info
         optimizer.load_state_dict(state["optimizer"])
     except (KeyError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} does not fit this model: {error}") from error
-    done = int(state["epoch"])
-    if done >= int(info["epochs"]):
-        raise CheckpointError(
-            f"checkpoint {path} holds a finished run ({done} of {info['epochs']} epochs): there is nothing to "
-            "resume; start again with --overwrite, or choose another output folder"
-        )
+    for group in optimizer.param_groups:  # load_state_dict restored the checkpoint's; this run's are the recipe's
+        group.update({key: info[key] for key in CHANGEABLE_ON_RESUME})
     _set_rng_state(state["rng"])
-    return History.from_dict(state["history"]), done
+    return History.from_dict(state["history"]), int(state["epoch"]), {key: [saved[key], info[key]] for key in differing}
 
 
 def _listify(value: Any) -> list:
@@ -235,17 +300,27 @@ def fit(
     device: str | torch.device = "auto",
     checkpoint: str | Path | None = None,
     resume: bool = False,
+    allow_changes: tuple[str, ...] = (),
+    keep_optimizer_state: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     on_epoch_end: Callable[[int, History], None] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``recipe``, test after every epoch, and return the history and final test pass.
 
-    With ``checkpoint`` set, the run is saved after every epoch; ``resume``
-    continues from that file, so a killed run loses at most one epoch.
+    With ``checkpoint`` set, the run is saved after every epoch whose weights and
+    test loss are finite; ``resume`` continues from that file, so a killed run
+    loses at most one epoch. ``allow_changes`` names the optimiser settings
+    (:data:`CHANGEABLE_ON_RESUME`) a resumed run may change; history.json records
+    each change. Once the run is finished its checkpoint keeps the weights only,
+    unless ``keep_optimizer_state``: a finished run cannot be resumed, and the
+    optimiser's state is as large again as the weights.
     ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint.
     With ``recipe.torch_compile`` the first epoch's time includes compiling.
     """
+    unknown = sorted(set(allow_changes) - set(CHANGEABLE_ON_RESUME))
+    if unknown:
+        raise ValueError(f"only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume, not {', '.join(unknown)}")
     device, bf16, channels_last = device_settings(device, recipe.bf16, recipe.channels_last)
     model.to(device=device, memory_format=memory_format(channels_last))
     optimizer = make_optimizer(model, recipe)
@@ -268,10 +343,16 @@ def fit(
     if resume:
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
-        history, done = _resume(checkpoint, model, optimizer, run_info)
+        history, done, changes = _resume(checkpoint, model, optimizer, run_info, tuple(allow_changes))
         history.info.update({key: run_info[key] for key in ("device", "device_name", "torch", "epochs")})
+        history.info.update({key: run_info[key] for key in changes})
+        if changes:
+            history.info.setdefault("changes", []).append({"from_epoch": done + 1, **changes})
         if log and done:
-            log(f"resumed from {checkpoint} after epoch {done}")
+            changed = "".join(f", {key} {old!r} -> {new!r}" for key, (old, new) in changes.items())
+            log(f"resumed from {checkpoint} after epoch {done}{changed}")
+    if checkpoint is not None:
+        _check_free_space(checkpoint, model)
 
     def loader(split: Split, batch_size: int, shuffle: bool):
         return make_loader(split, batch_size, shuffle, device, recipe.seed, recipe.input_path, channels_last,
@@ -295,17 +376,15 @@ def fit(
         )  # fmt: skip
         history.finished = epoch == epochs
         history.info["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        if not _finite(model):
+            raise DivergedError(epoch, "the weights (after the epoch's last updates)")
+        if not math.isfinite(evaluation.loss):
+            raise DivergedError(epoch, "the test loss")
         if checkpoint is not None:
-            save_checkpoint(
-                {
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "history": history.to_dict(),
-                    "rng": _rng_state(),
-                },
-                checkpoint,
-            )
+            state = {"epoch": epoch, "model": model.state_dict(), "history": history.to_dict(), "rng": _rng_state()}
+            if keep_optimizer_state or epoch < epochs:
+                state["optimizer"] = optimizer.state_dict()
+            _save(state, checkpoint, epoch)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if log:

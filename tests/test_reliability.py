@@ -352,3 +352,43 @@ def test_a_cache_that_disagrees_with_the_request_is_rebuilt(image_folder, tmp_pa
     with pytest.warns(UserWarning, match="inconsistent cache file"):
         again = load_split("train", ["cat", "bird"], root=image_folder, cache_dir=cache)
     assert torch.equal(again.images, first.images)
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_checkpoint(image_folder, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import labkit.train
+
+    original, calls = labkit.train.save_checkpoint, []
+
+    def full_on_the_second_write(state, path):
+        calls.append(state["epoch"])
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(state, path)
+
+    monkeypatch.setattr(labkit.train, "save_checkpoint", full_on_the_second_write)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "could not write the checkpoint of epoch 2" in error
+    assert "the checkpoint of epoch 1 is kept" in error and "MB" in error
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(labkit.train, "save_checkpoint", original)
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "3", "--resume"]) == 0
+
+
+def test_too_little_free_space_is_refused_before_the_first_epoch(image_folder, tmp_path, capsys, monkeypatch):
+    import collections
+
+    import labkit.train
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(labkit.train.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    monkeypatch.setattr(labkit.train, "train_one_epoch", lambda *args: pytest.fail("an epoch started"))
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]) == 2
+    assert "1 MB free, but the run's checkpoints need about" in capsys.readouterr().err

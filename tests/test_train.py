@@ -265,3 +265,39 @@ def test_resume_of_a_finished_run_is_refused(tmp_path):
     run(1, checkpoint)
     with pytest.raises(CheckpointError, match="holds a finished run .1 of 1 epochs.*--overwrite"):
         run(1, checkpoint, resume=True)
+
+
+def test_weights_made_non_finite_by_an_epochs_last_update_are_never_saved_and_a_lower_lr_recovers(tmp_path):
+    # Each epoch is one step, so the poisoned update is the epoch's last one and its loss was still finite.
+    torch.manual_seed(0)
+    model, armed = tiny_vgg(), {"on": False}
+    model.classifier[-1].weight.register_hook(lambda grad: grad * float("nan") if armed["on"] else grad)
+    train_split, test_split = random_split(16), random_split(8, name="test")
+    recipe = tiny_recipe(epochs=3, batch_size=16)
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def arm(epoch, history):
+        armed["on"] = True
+
+    with pytest.raises(train.DivergedError, match="weights .*epoch 2.*--allow-change lr"):
+        fit(model, train_split, test_split, recipe, checkpoint=checkpoint, on_epoch_end=arm)
+    saved = load_checkpoint(checkpoint)
+    assert saved["epoch"] == 1 and all(torch.isfinite(t).all() for t in saved["model"].values())
+
+    armed["on"] = False
+    with pytest.raises(CheckpointError, match="lr 0.01, not 0.001.*--allow-change for lr"):
+        fit(tiny_vgg(), train_split, test_split, tiny_recipe(epochs=3, batch_size=16, lr=0.001), checkpoint=checkpoint,
+            resume=True)  # fmt: skip
+    resumed = fit(tiny_vgg(), train_split, test_split, tiny_recipe(epochs=3, batch_size=16, lr=0.001),
+                  checkpoint=checkpoint, resume=True, allow_changes=("lr",))  # fmt: skip
+    assert resumed.history.epochs == [1, 2, 3] and resumed.history.info["lr"] == 0.001
+    assert resumed.history.info["changes"] == [{"from_epoch": 2, "lr": [0.01, 0.001]}]
+
+
+def test_a_finished_runs_checkpoint_keeps_the_weights_only_unless_asked(tmp_path):
+    run(1, tmp_path / "weights.pt")
+    assert "optimizer" not in load_checkpoint(tmp_path / "weights.pt")
+    torch.manual_seed(0)
+    fit(tiny_vgg(), random_split(48), random_split(24, seed=1, name="test"), tiny_recipe(),
+        checkpoint=tmp_path / "full.pt", keep_optimizer_state=True)  # fmt: skip
+    assert "optimizer" in load_checkpoint(tmp_path / "full.pt")
