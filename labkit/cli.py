@@ -43,6 +43,11 @@ _positive_float = _number(float, 0, strict=True)
 _non_negative_float = _number(float, 0)
 
 
+# Notebook parameters that are numbers, with the parser of the train option of the same name.
+# (The seed goes to the recipe, which checks it for both commands.)
+_REPORT_NUMBERS = {"epochs": _positive_int, "batch_size": _positive_int, "lr": _positive_float, "per_class": _positive_int}
+
+
 def _add_precision_options(parser: argparse.ArgumentParser) -> None:
     """--bf16 and --channels-last; unset means the device's default (labkit.device.device_settings)."""
     parser.add_argument(
@@ -278,6 +283,12 @@ def run_report(args: argparse.Namespace) -> int:
         parameters["profile"] = args.profile
     profile = get_profile(parameters.get("profile"))
     device = resolve_device(str(parameters.get("device", "auto")))
+    for name, parse in _REPORT_NUMBERS.items():  # the same checks, and words, as the train command's options
+        if parameters.get(name) is not None:
+            try:
+                parameters[name] = parse(str(parameters[name]))
+            except argparse.ArgumentTypeError as error:
+                raise UsageError(f"-p {name}: {error}") from None
     check_parameters(args.notebooks, parameters, profile)  # every notebook would refuse them: say so before any runs
     _check_kernel(args.kernel)
     if isinstance(parameters.get("data_root"), str):  # the notebooks run in their own folder

@@ -99,8 +99,9 @@ def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_pa
     ("arguments", "message"),
     [
         (["-p", "model", "vgg99"], "unknown notebook parameter(s) model; the notebooks take: "),
-        (["-p", "epochs", "0"], "epochs must be greater than zero"),
-        (["-p", "lr", "inf"], "lr must be a finite number"),
+        (["-p", "epochs", "0"], "-p epochs: must be a whole number at least 1, got 0"),
+        (["-p", "lr", "inf"], "-p lr: must be a finite number, got inf"),
+        (["-p", "seed", "-1"], "seed must be a whole number from 0 to 4294967295"),
         (["--kernel", "no-such-kernel"], "no Jupyter kernel named 'no-such-kernel'"),
     ],
 )
