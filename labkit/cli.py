@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT}")
     train.add_argument(
         "--allow-change", action="append", default=[], choices=CHANGEABLE_ON_RESUME, metavar="SETTING",
-        help="with --resume: let this optimiser setting (lr, momentum, weight_decay) differ from the checkpoint's; "
-        "history.json records the change (repeatable)",
+        help="with --resume: let this setting (lr, momentum, weight_decay, or epochs to train a finished run for "
+        "longer) differ from the checkpoint's; history.json records the change (repeatable)",
     )  # fmt: skip
     train.add_argument(
         "--keep-optimizer-state", action="store_true",
@@ -330,31 +330,14 @@ def _check_out(out: Path, resume: bool, overwrite: bool, data: str | None) -> No
     from .data import data_root
     from .files import check_writable
 
-    checkpoint, history = out / CHECKPOINT, out / HISTORY
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; choose a folder path")
     check_writable(out, "--out")
     root = data_root(data).resolve()
     if out.resolve() == root or root in out.resolve().parents:
         raise UsageError(f"--out {out} is inside the data root {root}, which is only ever read; choose a folder outside it")
-    if resume:
-        if overwrite:
-            raise UsageError("--resume and --overwrite contradict each other; pass one of them")
-        if not checkpoint.is_file():
-            raise UsageError(f"--resume: {checkpoint} does not exist, so there is no run to continue; drop --resume")
-        return
-    if overwrite:
-        return
-    if history.is_file():
-        raise UsageError(
-            f"{out} already holds a finished run ({HISTORY}); choose another --out, "
-            "or pass --overwrite to replace it"
-        )
-    if checkpoint.is_file():
-        raise UsageError(
-            f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, "
-            "or --overwrite to start again"
-        )
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; pass one of them")
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ _ARCHIVE_FILES = {
     "train": [f"data_batch_{i}" for i in range(1, 6)],
     "test": ["test_batch"],
 }
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: 16-bit images scaled, not clipped
 
 
 class DataError(ValueError):
@@ -179,6 +179,12 @@ def _decode(path: Path) -> np.ndarray:
 
 def _to_rgb8(image, path: Path) -> np.ndarray:
     """Any 8- or 16-bit PIL mode as 8-bit RGB; 16-bit values are scaled, not clipped to white."""
+    from PIL import Image
+
+    if image.mode == "I":  # older Pillow opens 16-bit grey files as 32-bit integers
+        values = np.asarray(image)
+        if values.min() >= 0 and values.max() < 2**16:
+            image = Image.fromarray(values.astype(np.uint16))
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         gray = (np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)

@@ -103,7 +103,8 @@ def folder_lock(folder: str | os.PathLike, name: str = ".lock") -> Iterator[Path
         lock.unlink(missing_ok=True)
         os.close(descriptor)
         if created and not any(folder.iterdir()):
-            folder.rmdir()
+            with contextlib.suppress(OSError):  # another run may have just begun in it
+                folder.rmdir()
 
 
 def check_writable(path: str | os.PathLike, what: str) -> None:

@@ -26,8 +26,9 @@ CROP_PADDING = 4
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2023, 0.1994, 0.2010)
 INPUT_PATHS = ("fast", "reference")
-# The optimiser settings a resumed run may change when asked to (--allow-change).
-CHANGEABLE_ON_RESUME = ("lr", "momentum", "weight_decay")
+# What a resumed run may change when asked to (--allow-change): the optimiser's
+# settings, and the epoch count, to train a run for longer.
+CHANGEABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "epochs")
 
 
 def class_list(classes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

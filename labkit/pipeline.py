@@ -23,7 +23,7 @@ from .data import Split, load_lab_data
 from .device import resolve_device
 from .files import folder_lock, remove_stale_temporaries
 from .history import History
-from .lab import CHECKPOINT, RUN_FILES, Recipe
+from .lab import CHECKPOINT, HISTORY, RUN_FILES, Recipe
 from .models import build
 from .train import Evaluation, fit, seed_everything
 
@@ -56,6 +56,39 @@ def run_folder(output_dir: str | os.PathLike | None, recipe: Recipe, base: str |
     return base / f"{recipe.model}-{recipe.profile}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
+def _restore_set_aside(folder: Path, log: Callable[[str], None] | None) -> None:
+    """Put back a run that a replacement killed by a signal (no chance to clean up) left set aside."""
+    for aside in sorted(folder.glob(".replaced-*")):
+        if not aside.is_dir():
+            continue
+        for name in (*RUN_FILES, CHECKPOINT):
+            (folder / name).unlink(missing_ok=True)
+        for item in aside.iterdir():
+            item.rename(folder / item.name)
+        aside.rmdir()
+        if log:
+            log(f"put back the run that an interrupted replacement had set aside in {folder}")
+
+
+def check_folder(folder: Path, resume: bool, replace: bool, allow_changes: tuple[str, ...] = ()) -> None:
+    """Refuse a run that would mix with, or silently replace, the run ``folder`` holds."""
+    checkpoint, history = folder / CHECKPOINT, folder / HISTORY
+    if resume:
+        if not checkpoint.is_file():
+            raise ValueError(f"--resume: {checkpoint} does not exist, so there is no run to continue; drop --resume")
+        if history.is_file() and "epochs" not in allow_changes:
+            raise ValueError(
+                f"{folder} holds a finished run ({HISTORY}): there is nothing to resume; to train it for longer, "
+                "pass --allow-change epochs with a larger --epochs"
+            )
+    elif not replace and history.is_file():
+        raise ValueError(f"{folder} already holds a finished run ({HISTORY}); choose another --out, or pass --overwrite to replace it")
+    elif not replace and checkpoint.is_file():
+        raise ValueError(
+            f"{folder} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it, or --overwrite to start again"
+        )
+
+
 @contextlib.contextmanager
 def _replacing(folder: Path) -> Iterator[None]:
     """Set a finished run's files aside while a new run replaces it; put them back if it fails.
@@ -69,11 +102,11 @@ def _replacing(folder: Path) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for name in (*RUN_FILES, CHECKPOINT):
-            (folder / name).unlink(missing_ok=True)
-        for name in names:
-            (aside / name).rename(folder / name)
-        if aside:
+        if aside:  # with nothing set aside, the new run's checkpoint is all there is: keep it to resume
+            for name in (*RUN_FILES, CHECKPOINT):
+                (folder / name).unlink(missing_ok=True)
+            for name in names:
+                (aside / name).rename(folder / name)
             aside.rmdir()
         raise
     if aside:
@@ -116,6 +149,8 @@ def run(
     resolved = resolve_device(device)
     model = build_model(recipe)  # an unknown device or model fails before any data is read
     with folder_lock(folder):  # a second run into the same folder is refused, not mixed in
+        _restore_set_aside(folder, log)
+        check_folder(folder, resume, replace, allow_changes)
         for name in RUN_FILES + (CHECKPOINT,):
             remove_stale_temporaries(folder / name)
         train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)

@@ -73,21 +73,22 @@ def notebook_parameters(notebooks_dir: Path) -> dict[str, set[str]]:
             )
         notebook = nbformat.read(notebooks_dir / lab.notebook, as_version=4)
         cells = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
-        tree = ast.parse(cells[0].source if cells else "")
+        try:
+            tree = ast.parse(cells[0].source if cells else "")
+        except SyntaxError as error:
+            raise ValueError(f"the parameters cell of {notebooks_dir / lab.notebook} does not parse: {error}") from None
         names[lab.notebook] = {target.id for node in tree.body if isinstance(node, ast.Assign)
                                for target in node.targets if isinstance(target, ast.Name)}  # fmt: skip
     return names
 
 
 def check_parameters(notebooks_dir: Path, parameters: dict[str, Any], profile) -> None:
-    """Refuse a parameter no notebook takes, and a recipe value the notebooks would refuse, before any runs.
-
-    The report passes ``output_dir`` and ``compare_with`` itself.
-    """
+    """Refuse a parameter no notebook takes, and a recipe value the notebooks would refuse, before any runs."""
     from .lab import recipe
 
     taken = notebook_parameters(notebooks_dir)
-    known = set().union(*taken.values()) - {"output_dir", "compare_with"}
+    # The report passes output_dir and compare_with itself; each notebook is its own model's lab.
+    known = set().union(*taken.values()) - {"output_dir", "compare_with", "model_name"}
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise ValueError(f"unknown notebook parameter(s) {', '.join(unknown)}; the notebooks take: {', '.join(sorted(known))}")
@@ -155,8 +156,17 @@ def build_report(
     report_dir, runs_dir = report_dir.resolve(), runs_dir.resolve()
     report_dir.parent.mkdir(parents=True, exist_ok=True)
     runs_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in report_dir.parent.glob(f".{report_dir.name}-new-*"):  # a failed report's, kept for its error
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}-new-", dir=report_dir.parent))
     scratch = Path(tempfile.mkdtemp(prefix="report-", dir=runs_dir))
+    try:
+        return _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
+
+
+def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log) -> Path:
     runs: dict[str, History] = {}
     links: dict[str, dict[str, str]] = {}
     for model in models:
@@ -178,7 +188,6 @@ def build_report(
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     write_index(staging, runs, links, generated)
     _swap_in(staging, report_dir)
-    shutil.rmtree(scratch)  # its checkpoints; the report holds each run's history and figures
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
 

@@ -266,20 +266,22 @@ def _resume(
                if any(k in CHANGEABLE_ON_RESUME for k in refused) else "")
             + ", start again with --overwrite, or choose another output folder"
         )  # fmt: skip
-    if "epoch" in state and int(state["epoch"]) >= int(info["epochs"]):
-        raise CheckpointError(
-            f"checkpoint {path} holds a finished run ({state['epoch']} of {info['epochs']} epochs): there is "
-            "nothing to resume; start again with --overwrite, or choose another output folder"
-        )
-    missing = [key for key in ("epoch", "model", "optimizer", "history", "rng") if key not in state]
+    missing = [key for key in ("epoch", "model", "history", "rng") if key not in state]
     if missing:
         raise CheckpointError(
             f"checkpoint {path} lacks {', '.join(missing)}: it was not written by labkit's training loop; "
             "start the run without --resume"
         )
+    finished = int(state["epoch"]) >= int(info["epochs"])  # then only its test pass and artefacts are made again
+    if not finished and "optimizer" not in state:
+        raise CheckpointError(
+            f"checkpoint {path} keeps a finished run's weights only (it was saved without --keep-optimizer-state), "
+            "so its training cannot go on; start again with --overwrite, or choose another output folder"
+        )
     try:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if not finished:
+            optimizer.load_state_dict(state["optimizer"])
     except (KeyError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path} does not fit this model: {error}") from error
     for group in optimizer.param_groups:  # load_state_dict restored the checkpoint's; this run's are the recipe's
@@ -393,4 +395,6 @@ def fit(
                 f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}  {seconds:6.1f} s"
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs
+    if evaluation is None:  # resumed a finished checkpoint: test its weights again
+        evaluation = evaluate(runner, test_loader, device, bf16)
     return FitResult(history, evaluation)

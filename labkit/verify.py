@@ -24,7 +24,7 @@ class Verification:
 
 def default_list(root: Path) -> Path:
     """``ROOT.sha256`` beside the folder, as the shared data ships it."""
-    root = root.resolve()  # so that "." has a name to put .sha256 after
+    root = Path(os.path.abspath(root))  # so that "." has a name to put .sha256 after (links kept)
     return root.with_name(root.name + ".sha256")
 
 

@@ -154,9 +154,11 @@ CASES = {
         lambda folder, out: (_finished_run(folder, out, "--epochs", "2"), (out / "history.json").unlink()),
         ["--lr", "0.5", "--resume"], "lr 0.01, not 0.5",
     ),
-    "resume a finished run": (
-        lambda folder, out: (_finished_run(folder, out, "--epochs", "2"), (out / "history.json").unlink()),
-        ["--resume"], "holds a finished run",
+    "resume a finished run": (lambda folder, out: _finished_run(folder, out, "--epochs", "2"), ["--resume"],
+                              "holds a finished run (history.json): there is nothing to resume"),
+    "extend a weights-only run": (
+        lambda folder, out: _finished_run(folder, out, "--epochs", "2"),
+        ["--resume", "--allow-change", "epochs", "--epochs", "3"], "keeps a finished run's weights only",
     ),
     "per-class limit too large": (lambda folder, out: None, ["--per-class", "7"], "per-class limit 7 is larger"),
     "cuda without a GPU": (lambda folder, out: None, ["--device", "cuda"], "no usable CUDA GPU"),
@@ -392,3 +394,40 @@ def test_too_little_free_space_is_refused_before_the_first_epoch(image_folder, t
     out = tmp_path / "run"
     assert cli.main(["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]) == 2
     assert "1 MB free, but the run's checkpoints need about" in capsys.readouterr().err
+
+
+def test_a_finished_checkpoint_whose_artefacts_were_lost_is_completed_by_resume(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    _finished_run(image_folder, out, "--epochs", "2")
+    expected = json.loads((out / "history.json").read_text())
+    for name in ("history.json", "curves.png"):  # as if the process died while writing the figures
+        (out / name).unlink()
+    arguments = ["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "2", "--resume"]
+    assert cli.main(arguments) == 0
+    restored = json.loads((out / "history.json").read_text())
+    assert restored["test_acc"] == expected["test_acc"] and (out / "curves.png").is_file()
+
+
+def test_a_finished_run_kept_with_its_optimizer_state_can_be_trained_longer(image_folder, tmp_path):
+    out = tmp_path / "run"
+    _finished_run(image_folder, out, "--epochs", "2", "--keep-optimizer-state")
+    arguments = ["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "3", "--resume"]
+    assert cli.main(arguments) == 2  # without --allow-change epochs
+    assert cli.main([*arguments, "--allow-change", "epochs"]) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert history["epochs"] == [1, 2, 3] and history["info"]["changes"] == [{"from_epoch": 3, "epochs": [2, 3]}]
+
+
+def test_a_replacement_killed_by_a_signal_is_put_back_by_the_next_run(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    _finished_run(image_folder, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    aside = out / ".replaced-killed"  # what a SIGKILLed --overwrite leaves: the old run aside, a new checkpoint
+    aside.mkdir()
+    for name in before:
+        (out / name).rename(aside / name)
+    (out / "checkpoint.pt").write_bytes(b"the new run's partial checkpoint")
+    arguments = ["train", "--data", str(image_folder), "--out", str(out), *RUN, "--epochs", "1"]
+    assert cli.main(arguments) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
