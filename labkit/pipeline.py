@@ -28,6 +28,10 @@ from .models import build
 from .train import Evaluation, fit, seed_everything
 
 
+# Every file a run keeps in its folder.
+_FOLDER_FILES = (*RUN_FILES, CHECKPOINT)
+
+
 def load_data(
     recipe: Recipe,
     data_root: str | os.PathLike | None = None,
@@ -61,7 +65,7 @@ def _restore_set_aside(folder: Path, log: Callable[[str], None] | None) -> None:
     for aside in sorted(folder.glob(".replaced-*")):
         if not aside.is_dir():
             continue
-        for name in (*RUN_FILES, CHECKPOINT):
+        for name in _FOLDER_FILES:
             (folder / name).unlink(missing_ok=True)
         for item in aside.iterdir():
             item.rename(folder / item.name)
@@ -95,7 +99,7 @@ def _replacing(folder: Path) -> Iterator[None]:
 
     So an interrupted replacement never leaves one run's history beside another's checkpoint.
     """
-    names = [name for name in (*RUN_FILES, CHECKPOINT) if (folder / name).exists()]
+    names = [name for name in _FOLDER_FILES if (folder / name).exists()]
     aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=folder)) if names else None
     for name in names:
         (folder / name).rename(aside / name)
@@ -103,7 +107,7 @@ def _replacing(folder: Path) -> Iterator[None]:
         yield
     except BaseException:
         if aside:  # with nothing set aside, the new run's checkpoint is all there is: keep it to resume
-            for name in (*RUN_FILES, CHECKPOINT):
+            for name in _FOLDER_FILES:
                 (folder / name).unlink(missing_ok=True)
             for name in names:
                 (aside / name).rename(folder / name)
@@ -151,7 +155,7 @@ def run(
     with folder_lock(folder):  # a second run into the same folder is refused, not mixed in
         _restore_set_aside(folder, log)
         check_folder(folder, resume, replace, allow_changes)
-        for name in RUN_FILES + (CHECKPOINT,):
+        for name in _FOLDER_FILES:
             remove_stale_temporaries(folder / name)
         train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
         if log:
