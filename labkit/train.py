@@ -197,7 +197,7 @@ def _check_free_space(checkpoint: Path, model: nn.Module) -> None:
         )
 
 
-def _save(state: dict[str, Any], checkpoint: Path, epoch: int) -> None:
+def _save(state: dict[str, Any], checkpoint: Path, epoch: int, size: int) -> None:
     try:
         save_checkpoint(state, checkpoint)
     except (OSError, RuntimeError) as error:  # torch.save reports a failed write as a RuntimeError
@@ -206,12 +206,8 @@ def _save(state: dict[str, Any], checkpoint: Path, epoch: int) -> None:
             f"could not write the checkpoint of epoch {epoch} into {checkpoint.parent} "
             f"({str(error).splitlines()[0] if str(error) else type(error).__name__}); {kept}. Free some space "
             "(a checkpoint takes about "
-            f"{_checkpoint_bytes_from(state) / 2**20:,.0f} MB) and continue with --resume, or choose another output folder"
+            f"{size / 2**20:,.0f} MB) and continue with --resume, or choose another output folder"
         ) from None
-
-
-def _checkpoint_bytes_from(state: dict[str, Any]) -> int:
-    return sum(t.numel() * t.element_size() for t in state["model"].values())
 
 
 @dataclass
@@ -386,7 +382,7 @@ def fit(
             state = {"epoch": epoch, "model": model.state_dict(), "history": history.to_dict(), "rng": _rng_state()}
             if keep_optimizer_state or epoch < epochs:
                 state["optimizer"] = optimizer.state_dict()
-            _save(state, checkpoint, epoch)
+            _save(state, checkpoint, epoch, _checkpoint_bytes(model))
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if log:
