@@ -38,10 +38,10 @@ notebooks: $(STAMP)
 	for nb in $$($(LAB_NOTEBOOKS)); do \
 		$(PY) -m papermill --log-output --cwd notebooks notebooks/$$nb notebooks/$$nb || exit 1; done
 
-# The lab recipe through the command line instead of the notebooks, into runs/<model>.
+# Both labs through the command line instead of the notebooks, into runs/<model> (profile as for make report).
 lab: $(STAMP)
 	for model in $$($(LAB_MODELS)); do \
-		$(PY) -m labkit train --model $$model --out runs/$$model --download $(LAB_ARGS) || exit 1; done
+		$(PY) -m labkit train --model $$model --out runs/$$model $(LAB_ARGS) || exit 1; done
 
 # The folder benchmarks/gpu_check.sh carries to a GPU machine (README: "The GPU check").
 gpu-prepare: $(STAMP)

@@ -11,6 +11,8 @@ def pytest_configure(config):
         os.environ["LABKIT_RUNS"] = config._labkit_runs = tempfile.mkdtemp(prefix="labkit-test-runs-")
     # nbval cannot pass papermill parameters; the notebooks read the profile from here.
     os.environ.setdefault("LABKIT_PROFILE", "smoke")
+    # Tests, and the notebooks nbval runs, never download CIFAR-10; the download tests unset this.
+    os.environ["LABKIT_OFFLINE"] = "1"
     # Kernels start in notebooks/, so a relative data root must be made absolute first.
     root = os.environ.get("LABKIT_DATA")
     if root and not os.path.isabs(root):

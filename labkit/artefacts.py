@@ -1,4 +1,4 @@
-"""What a finished run leaves in its folder: history.json and the three figures.
+"""What a finished run leaves in its folder: history.json, the test predictions and the three figures.
 
 Saving needs only a history and a test pass, not the process that trained the
 model, so a history loaded from JSON and a fresh evaluation save the same way.
@@ -13,8 +13,9 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .data import Split
+from .files import atomic_write_text, json_text
 from .history import History
-from .lab import FIGURE_DPI, FIGURE_FILES, FIGURES, HISTORY
+from .lab import FIGURE_DPI, FIGURE_FILES, FIGURES, HISTORY, PREDICTIONS
 from .train import Evaluation
 
 
@@ -38,5 +39,16 @@ def save_run(
     folder.mkdir(parents=True, exist_ok=True)
     for name, figure in made.items():
         figure.savefig(folder / FIGURE_FILES[name], dpi=FIGURE_DPI)
+    predictions = {"classes": list(test_split.classes), "targets": evaluation.targets.tolist(),
+                   "predictions": evaluation.predictions.tolist()}  # fmt: skip
+    atomic_write_text(folder / PREDICTIONS, json_text(predictions))
     history.save(folder / HISTORY)
     return made
+
+
+def load_predictions(folder: str | os.PathLike) -> tuple[list[int], list[int]]:
+    """A saved run's (targets, predictions) on its test images, in test-split order."""
+    import json
+
+    saved = json.loads((Path(folder) / PREDICTIONS).read_text())
+    return saved["targets"], saved["predictions"]

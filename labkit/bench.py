@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from .data import Split
-from .device import device_name, device_settings, memory_format, synchronize, tf32_note
+from .device import autocast, device_name, device_settings, memory_format, synchronize, tf32_note
 from .files import atomic_write_text, json_text
 from .lab import IMAGE_SIZE, LAB_CLASSES, RESNET50, VGG16
 from .loaders import make_loader
@@ -117,6 +117,22 @@ def step_rate(
     return batch_size * steps / _run_steps(batches, step, device, steps)
 
 
+def evaluation_rate(
+    model: nn.Module, device: torch.device, batch_size: int = VGG16.batch_size, batches: int = 2,
+    bf16: bool = False, channels_last: bool = False,
+) -> float:  # fmt: skip
+    """Test images per second of the forward pass alone (no gradients), after one untimed batch."""
+    model = _prepare(model, device, channels_last).eval()
+    batch = _random_batch(batch_size, device, channels_last)
+
+    def forward(images, labels):
+        with torch.no_grad(), autocast(device, bf16):
+            model(images)
+
+    _run_steps(repeat(batch), forward, device, 1)
+    return batch_size * batches / _run_steps(repeat(batch), forward, device, batches)
+
+
 def training_flops_per_image(model_name: str, num_classes: int = len(LAB_CLASSES)) -> tuple[float, float]:
     """(forward, forward+backward) FLOPs per 32x32 image, counted by torch's FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -182,6 +198,7 @@ def benchmark_model(
     train_split: Split | None = None,
     test_split: Split | None = None,
     compare_memory_format: bool = False,
+    compare_precision: bool = False,
     log=print,
 ) -> BenchResult:
     """All four measurements for one model; see the module docstring.
@@ -190,7 +207,8 @@ def benchmark_model(
     to 3 on a GPU, whose speed does not drift and where a sync per step would
     cost time; ``workers`` (reference path) defaults to 0 on a CPU and 2 elsewhere.
     ``compare_memory_format`` adds a fourth turn: the ceiling in the other memory
-    format (channels_last against contiguous), which is how the defaults were chosen.
+    format (channels_last against contiguous), and ``compare_precision`` the ceiling
+    in the other precision (bf16 against fp32): how the defaults were chosen.
     """
     device, bf16, channels_last = device_settings(device, bf16, channels_last)
     on_cpu = device.type == "cpu"
@@ -209,7 +227,17 @@ def benchmark_model(
 
     torch.manual_seed(0)
     plain = build(model_name)
-    other = copy.deepcopy(plain) if compare_memory_format else None
+    # The ceiling again with one setting flipped: (turn name, channels_last, bf16, ratio, its top and bottom turns).
+    variants = []
+    if compare_memory_format:
+        name = f"ceiling, {'contiguous' if channels_last else 'channels_last'}"
+        top, bottom = ("ceiling", name) if channels_last else (name, "ceiling")
+        variants.append((name, not channels_last, bf16, "channels_last/contiguous", top, bottom))
+    if compare_precision:
+        name = f"ceiling, {'fp32' if bf16 else 'bf16'}"
+        top, bottom = ("ceiling", name) if bf16 else (name, "ceiling")
+        variants.append((name, channels_last, not bf16, "bf16/fp32", top, bottom))
+    copies = [copy.deepcopy(plain) for _ in variants]  # the same initial weights for every turn
     model = _prepare(plain, device, channels_last)
     if compile_model:
         model = torch.compile(model)
@@ -232,11 +260,10 @@ def benchmark_model(
     reference = make_loader(train_split, batch_size, True, device, 0, "reference", num_workers=workers)
     sources = {"ceiling": repeat((images, labels)), "fast": _endless(fast), "reference": _endless(reference)}
     steps_of = dict.fromkeys(sources, step)
-    if other is not None:
-        other_model = _prepare(other, device, not channels_last)
-        name = f"ceiling, {'contiguous' if channels_last else 'channels_last'}"
-        sources[name] = repeat((images.contiguous(memory_format=memory_format(not channels_last)), labels))
-        steps_of[name] = _step_function(torch.compile(other_model) if compile_model else other_model, bf16)
+    for (name, variant_channels_last, variant_bf16, *_), other in zip(variants, copies):
+        other_model = _prepare(other, device, variant_channels_last)
+        sources[name] = repeat((images.contiguous(memory_format=memory_format(variant_channels_last)), labels))
+        steps_of[name] = _step_function(torch.compile(other_model) if compile_model else other_model, variant_bf16)
     for name, batches in sources.items():
         _run_steps(batches, steps_of[name], device, warmup)
     samples: dict[str, list[float]] = {name: [] for name in sources}
@@ -255,9 +282,7 @@ def benchmark_model(
             f"{statistics.median(rates):,.1f} images/s (median of {rounds} turns of {per_round} step(s), "
             f"after {warmup} untimed warm-up step(s))")  # fmt: skip
     pairs = [("fast/ceiling", "fast", "ceiling"), ("fast/reference", "fast", "reference")]
-    if other is not None:
-        cl, contiguous = ("ceiling", "ceiling, contiguous") if channels_last else ("ceiling, channels_last", "ceiling")
-        pairs.append(("channels_last/contiguous", cl, contiguous))
+    pairs += [(ratio, top, bottom) for *_, ratio, top, bottom in variants]
     for ratio, top, bottom in pairs:
         paired = [a / b for a, b in zip(samples[top], samples[bottom])]
         result.ratios[ratio] = statistics.median(paired)
@@ -326,28 +351,30 @@ def additive_ratios(result: BenchResult) -> dict[str, float]:
     return {"fast/ceiling": step_ms / fast_ms, "fast/reference": reference_ms / fast_ms}
 
 
+_VARIANT_RATIOS = ("channels_last/contiguous", "bf16/fp32")
+
+
 def format_table(results: list[BenchResult]) -> str:
     """Markdown tables: speed per model and path, then the paired ratios with their 95% intervals."""
     lines = ["| model | device | path | images/s | TFLOP/s |", "|---|---|---|---|---|"]
     for r in results:
         for path, ips in r.images_per_second.items():
             lines.append(f"| {r.model} | {r.device_name} | {path} | {ips:,.1f} | {r.achieved_tflops[path]:.3f} |")
-    formats_compared = any("channels_last/contiguous" in r.ratios for r in results)
+    compared = [ratio for ratio in _VARIANT_RATIOS if any(ratio in r.ratios for r in results)]
     additive = all(additive_ratios(r) for r in results)
     lines += [
         "",
         "| model | fast/ceiling (target >= 95%) | fast/reference (target >= 1.00x) |"
         + (" fast/ceiling, additive | fast/reference, additive |" if additive else "")
-        + (" channels_last/contiguous ceiling |" if formats_compared else ""),
-        "|---|---|---|" + ("---|---|" if additive else "") + ("---|" if formats_compared else ""),
+        + "".join(f" {ratio} ceiling |" for ratio in compared),
+        "|---|---|---|" + ("---|---|" if additive else "") + "---|" * len(compared),
     ]
     for r in results:
         row = f"| {r.model} | {_ratio_text(r, 'fast/ceiling', True)} | {_ratio_text(r, 'fast/reference', False)} |"
         if additive:
             predicted = additive_ratios(r)
             row += f" {predicted['fast/ceiling']:.2%} | {predicted['fast/reference']:.3f}x |"
-        if formats_compared:
-            row += f" {_ratio_text(r, 'channels_last/contiguous', False) if 'channels_last/contiguous' in r.ratios else '—'} |"
+        row += "".join(f" {_ratio_text(r, ratio, False) if ratio in r.ratios else '—'} |" for ratio in compared)
         lines.append(row)
     return "\n".join(lines)
 

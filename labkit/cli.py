@@ -11,7 +11,19 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .lab import CHANGEABLE_ON_RESUME, CHECKPOINT, FULL, HISTORY, INPUT_PATHS, LABS, PROFILES, Recipe
+from .lab import (
+    AUTO,
+    CHANGEABLE_ON_RESUME,
+    CHECKPOINT,
+    FULL,
+    HISTORY,
+    INPUT_PATHS,
+    LABS,
+    PROFILES,
+    QUICK,
+    SMOKE,
+    Recipe,
+)
 
 
 class UsageError(ValueError):
@@ -43,6 +55,17 @@ _positive_float = _number(float, 0, strict=True)
 _non_negative_float = _number(float, 0)
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated, different whole-number seeds."""
+    try:
+        seeds = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, like 0,1,2") from None
+    if not seeds or len(set(seeds)) != len(seeds) or any(not 0 <= seed < 2**32 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"need one or more different seeds from 0 to {2**32 - 1}, got {text!r}")
+    return seeds
+
+
 # Notebook parameters that are numbers, with the parser of the train option of the same name.
 # (The seed goes to the recipe, which checks it for both commands.)
 _REPORT_NUMBERS = {"epochs": _positive_int, "batch_size": _positive_int, "lr": _positive_float, "per_class": _positive_int}
@@ -51,7 +74,7 @@ _REPORT_NUMBERS = {"epochs": _positive_int, "batch_size": _positive_int, "lr": _
 def _add_precision_options(parser: argparse.ArgumentParser) -> None:
     """--bf16 and --channels-last; unset means the device's default (labkit.device.device_settings)."""
     parser.add_argument(
-        "--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on for CUDA)"
+        "--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16, AVX512-BF16 or AMX)"
     )
     parser.add_argument(
         "--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -77,6 +100,10 @@ def _command(commands, name: str, handler: Callable, summary: str, description: 
     return parser
 
 
+# labkit.data.data_root's default, in words.
+_DATA_DEFAULT = "$LABKIT_DATA, else $XDG_CACHE_HOME/labkit/data, else ~/.cache/labkit/data"
+
+
 def build_parser() -> argparse.ArgumentParser:
     default = Recipe()
     parser = argparse.ArgumentParser(
@@ -97,16 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--model", default=default.model, help="model name, for example vgg16 or resnet50")
     train.add_argument(
-        "--profile", choices=list(PROFILES), default=FULL.name,
-        help="full: the lab recipe; quick and smoke: fewer epochs and images (labkit/lab.py)",
+        "--profile", choices=[AUTO, *PROFILES], default=None,
+        help="full: the lab recipe; quick and smoke: fewer epochs and images (labkit/lab.py); auto: full where a "
+        "CUDA GPU is, else quick (default: $LABKIT_PROFILE, else auto)",
     )  # fmt: skip
     train.add_argument(
         "--epochs", type=_positive_int, default=None,
         help=f"epochs to train (default: the lab recipe's, {', '.join(f'{m} {entry.recipe.epochs}' for m, entry in LABS.items())})",
     )  # fmt: skip
     train.add_argument("--out", required=True, type=Path, help="folder for the run's checkpoint, history and figures")
-    train.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
-    train.add_argument("--download", action="store_true", help="let torchvision download CIFAR-10 into --data if it is missing")
+    train.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
+    train.add_argument(
+        "--download", action=argparse.BooleanOptionalAction, default=None,
+        help="download CIFAR-10 (about 170 MB) into the data root if it is missing there (default: yes, unless "
+        "LABKIT_OFFLINE is set; --download downloads even then, --no-download never does)",
+    )  # fmt: skip
     train.add_argument("--cache-dir", default=None, help="decoded-image cache (default: $LABKIT_CACHE, else ~/.cache/labkit)")
     train.add_argument(
         "--classes", default=None, help=f"comma-separated CIFAR-10 class names, in label order (default: {','.join(default.classes)})"
@@ -154,12 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument(
-        "--profile", default=None,
-        help="full, quick or smoke (default: $LABKIT_PROFILE, else full; see labkit/lab.py)",
+        "--profile", choices=[AUTO, *PROFILES], default=None,
+        help="auto (full where a CUDA GPU is, else quick), full, quick or smoke (default: $LABKIT_PROFILE, "
+        "else auto; see labkit/lab.py)",
     )  # fmt: skip
     report.add_argument(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
         help="papermill parameter for both notebooks, e.g. -p epochs 3 -p device cuda (repeatable)",
+    )  # fmt: skip
+    report.add_argument(
+        "--seeds", type=_seed_list, default=None, metavar="S1,S2,...",
+        help="run each notebook once per seed (e.g. 0,1,2) and report every seed's accuracy with their mean and "
+        "spread (default: one run, with the recipe's seed or -p seed)",
     )  # fmt: skip
     report.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks with")
     report.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder holding the lab notebooks")
@@ -194,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-memory-format", action="store_true",
         help="also time the ceiling in the other memory format (channels_last against contiguous)",
     )  # fmt: skip
+    bench.add_argument(
+        "--compare-precision", action="store_true",
+        help="also time the ceiling in the other precision (bf16 against fp32), in the same turns",
+    )  # fmt: skip
     _add_precision_options(bench)
     bench.add_argument("--compile", action="store_true", help="torch.compile the model (compile time reported apart)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
@@ -211,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and exits 1 on any difference."
         ),
     )
-    verify.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
+    verify.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
     verify.add_argument("--sha256", default=None, help="checksum list (default: ROOT.sha256 beside the folder)")
     return parser
 
@@ -252,11 +294,14 @@ def run_bench(args: argparse.Namespace) -> int:
         f"--steps {args.steps} --warmup {args.warmup}"
         + "".join(f" --{flag} {value}" for flag, value in (("rounds", args.rounds), ("workers", args.workers)) if value is not None)
         + (" --compare-memory-format" if args.compare_memory_format else "")
+        + (" --compare-precision" if args.compare_precision else "")
+        + {True: " --bf16", False: " --no-bf16", None: ""}[args.bf16]
     )
     run_benchmarks(
         models, json_path=args.json, markdown_path=args.markdown, command=command, device=args.device,
         batch_size=args.batch_size, steps=args.steps, rounds=args.rounds, warmup=args.warmup, bf16=args.bf16, channels_last=args.channels_last, compile_model=args.compile,
         workers=args.workers, eval_batch_size=args.eval_batch_size, compare_memory_format=args.compare_memory_format,
+        compare_precision=args.compare_precision,
     )  # fmt: skip
     return 0
 
@@ -273,15 +318,15 @@ def _literal(text: str):
 
 def run_report(args: argparse.Namespace) -> int:
     from .device import resolve_device
-    from .lab import get_profile
-    from .report import NotebookFailed, absolute_data_root, build_report, check_parameters, estimate_full_recipe
+    from .lab import choose_profile
+    from .report import NotebookFailed, absolute_data_root, build_report, check_parameters
 
     # papermill streams each cell's output through its logger: show it live.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parameters = {name: _literal(value) for name, value in args.parameter}
     if args.profile:
         parameters["profile"] = args.profile
-    profile = get_profile(parameters.get("profile"))
+    profile, reason = choose_profile(parameters.get("profile"))
     device = resolve_device(str(parameters.get("device", "auto")))
     for name, parse in _REPORT_NUMBERS.items():  # the same checks, and words, as the train command's options
         if parameters.get(name) is not None:
@@ -289,30 +334,43 @@ def run_report(args: argparse.Namespace) -> int:
                 parameters[name] = parse(str(parameters[name]))
             except argparse.ArgumentTypeError as error:
                 raise UsageError(f"-p {name}: {error}") from None
+    if args.seeds and "seed" in parameters:
+        raise UsageError("--seeds and -p seed both set the seed; pass one of them")
     check_parameters(args.notebooks, parameters, profile)  # every notebook would refuse them: say so before any runs
     _check_kernel(args.kernel)
     if isinstance(parameters.get("data_root"), str):  # the notebooks run in their own folder
         parameters["data_root"] = os.path.abspath(os.path.expanduser(parameters["data_root"]))
     absolute_data_root()
     passed = {name: value for name, value in parameters.items() if name != "profile"}
-    print(f"labkit report: profile {profile.name} ({profile.describe()})"
+    print(f"labkit report: profile {profile.name} ({reason}): {profile.describe()}"
           + (f"; your parameters, which win over the profile: {', '.join(f'{k}={v!r}' for k, v in passed.items())}"
              if passed else ""), flush=True)  # fmt: skip
-    if profile.name == "full" and device.type != "cuda":
-        print(f"No CUDA GPU here: the full recipe runs on {device}. Measuring a training step to estimate its time:")
-        estimate = estimate_full_recipe(str(device))
-        print(
-            f"The full recipe would take about {sum(estimate.values()) / 3600:.1f} h on this machine. "
-            "For a CPU-sized run, stop now (Ctrl-C) and use the quick profile instead:\n"
-            "  LABKIT_PROFILE=quick make report    or    python -m labkit report --profile quick",
-            flush=True,
-        )
+    if profile.name != SMOKE.name:
+        _print_estimates(profile.name, device, len(args.seeds or (None,)))
+    parameters["profile"] = profile.name  # the notebooks run what was announced, whatever their own default
     try:
-        build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel)
+        build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds)
     except NotebookFailed as error:
         print(f"labkit: error: {error}. The previous report in {args.report_dir} is unchanged.", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_estimates(chosen: str, device, seeds: int = 1) -> None:
+    from .device import device_name
+    from .report import duration, estimate_seconds
+
+    print(f"Estimated training and test time on this machine ({device_name(device)}), from measured step rates:", flush=True)
+    estimate = estimate_seconds((FULL.name, QUICK.name), str(device))
+    for name, seconds in estimate.items():
+        models = ", ".join(f"{LABS[model].title} {duration(value)}" for model, value in seconds.items())
+        total = f"about {duration(sum(seconds.values()))} in all"
+        if name == chosen:
+            total += f", {duration(seeds * sum(seconds.values()))} for {seeds} seeds  <- this run" if seeds > 1 else "  <- this run"
+        print(f"  {name:<5} {models}: {total}")
+    other = QUICK.name if chosen == FULL.name else FULL.name
+    print(f"To run the {other} profile instead: python -m labkit report --profile {other}   (or LABKIT_PROFILE={other} make report)",
+          flush=True)
 
 
 def _check_kernel(name: str) -> None:
@@ -335,18 +393,21 @@ def _check_out(out: Path, resume: bool, overwrite: bool, data: str | None) -> No
     check_writable(out, "--out")
     root = data_root(data).resolve()
     if out.resolve() == root or root in out.resolve().parents:
-        raise UsageError(f"--out {out} is inside the data root {root}, which is only ever read; choose a folder outside it")
+        raise UsageError(f"--out {out} is inside the data root {root}; choose a folder outside the data")
     if resume and overwrite:
         raise UsageError("--resume and --overwrite contradict each other; pass one of them")
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .lab import recipe
+    from .lab import choose_profile, recipe
     from .pipeline import run
 
     _check_out(args.out, args.resume, args.overwrite, args.data)
+    profile, reason = choose_profile(args.profile)
+    print(f"profile {profile.name} ({reason}): {profile.for_model(args.model).describe(args.model) if args.model.lower() in LABS else profile.describe()}"
+          "; options you pass win over it", flush=True)  # fmt: skip
     chosen = recipe(
-        args.model, args.profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
+        args.model, profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
         test_per_class=args.test_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
         lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,

@@ -1,4 +1,4 @@
-"""CIFAR-10 class subsets read from disk into uint8 tensors: locating, reading, caching.
+"""CIFAR-10 class subsets read from disk into uint8 tensors: locating (downloading if need be), reading, caching.
 
 A split is held whole in memory as one ``(N, 3, 32, 32)`` uint8 tensor: the
 lab's 15,000 training images take 46 MB, so there is no reason to stream them.
@@ -8,10 +8,15 @@ Feeding a split to a model, batch by batch, is :mod:`labkit.loaders`' job.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import pickle
+import shutil
+import tarfile
+import tempfile
 import warnings
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -19,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .files import atomic_write
+from .files import atomic_write, file_digest
 from .lab import IMAGE_SIZE, LAB_CLASSES, class_list
 
 SPLITS = ("train", "test")
@@ -30,6 +35,21 @@ _ARCHIVE_FILES = {
     "test": ["test_batch"],
 }
 _CACHE_FORMAT = 2  # 2: 16-bit images scaled, not clipped
+
+# The original archive, as its authors publish it, and the MD5 of every file in it
+# (the values torchvision's CIFAR10 dataset checks too).
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_MEGABYTES = 170
+_ARCHIVE_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
 
 
 class DataError(ValueError):
@@ -44,12 +64,22 @@ class Split:
     labels: Tensor
     classes: tuple[str, ...]
     name: str = "train"
+    source: dict[str, str] = field(default_factory=dict, compare=False)  # where the images came from, in words
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def to(self, device: torch.device | str) -> "Split":
-        return Split(self.images.to(device), self.labels.to(device), self.classes, self.name)
+        return Split(self.images.to(device), self.labels.to(device), self.classes, self.name, self.source)
+
+    def checksum(self) -> str:
+        """SHA-256 of the images and labels as trained on: two runs on one checksum saw the same pixels.
+
+        JPEG decoders differ between libjpeg builds, so the same files can decode to other pixels.
+        """
+        digest = hashlib.sha256(self.images.cpu().contiguous().numpy().tobytes())
+        digest.update(self.labels.cpu().numpy().astype("<i8").tobytes())
+        return digest.hexdigest()
 
     def class_counts(self) -> dict[str, int]:
         counts = torch.bincount(self.labels.cpu(), minlength=len(self.classes)).tolist()
@@ -59,12 +89,27 @@ class Split:
 # --------------------------------------------------------------------------- locating data
 
 
+def _user_cache() -> Path:
+    """``$XDG_CACHE_HOME`` if it is an absolute path (as the XDG specification asks), else ``~/.cache``."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+
+
+def default_data_root() -> Path:
+    """Where CIFAR-10 is kept when no data root is given: ``labkit/data`` in the user cache folder."""
+    return _user_cache() / "labkit" / "data"
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: the argument, else ``$LABKIT_DATA``, else ``./data``."""
+    """The data root: the argument, else ``$LABKIT_DATA``, else :func:`default_data_root`.
+
+    The default is absolute, so it is the same folder from any working directory
+    (the notebooks run in notebooks/).
+    """
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get("LABKIT_DATA")
-    return Path(env).expanduser() if env else Path("data")
+    return Path(env).expanduser() if env else default_data_root()
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -73,16 +118,28 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
         return Path(cache_dir).expanduser()
     if os.environ.get("LABKIT_CACHE"):
         return Path(os.environ["LABKIT_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "labkit"
+    return _user_cache() / "labkit"
 
 
-_HOW_TO_GET_DATA = (
-    "Either point LABKIT_DATA (or --data) at an image-folder copy of CIFAR-10 laid out as "
-    "ROOT/train/<class>/*.jpg and ROOT/test/<class>/*.jpg (such as ../shared/data/cifar10-jpg), "
-    f"or let torchvision download the original archive into ROOT/{ARCHIVE_FOLDER} "
-    "(download=True, or --download on the command line; needs internet)."
+def offline() -> bool:
+    """True when ``$LABKIT_OFFLINE`` forbids downloads: any value but empty or 0."""
+    return os.environ.get("LABKIT_OFFLINE", "").strip() not in ("", "0")
+
+
+_WHERE_DATA_CAN_BE = (
+    "set LABKIT_DATA (or --data on the command line, or the notebooks' data_root parameter) to a folder "
+    "holding CIFAR-10, either as an image folder laid out as ROOT/train/<class>/*.jpg and "
+    "ROOT/test/<class>/*.jpg (such as ../shared/data/cifar10-jpg) or as the extracted python archive "
+    f"ROOT/{ARCHIVE_FOLDER}"
 )
+
+
+def _remedies(root: Path, download_step: str) -> str:
+    """Both ways to get the data: point labkit at a copy, or let it download one into ``root``."""
+    return (
+        f"To fix it, {_WHERE_DATA_CAN_BE}; or {download_step} to let labkit download it "
+        f"(needs internet, about {CIFAR10_MEGABYTES} MB) into {root}."
+    )
 
 
 def _layout(root: Path) -> str:
@@ -97,11 +154,101 @@ def _archive_dir(root: Path) -> Path:
     return root if root.name == ARCHIVE_FOLDER else root / ARCHIVE_FOLDER
 
 
-def _download(root: Path) -> None:
-    from torchvision.datasets import CIFAR10
+def _download_refusal(download: bool | None) -> tuple[str, str] | None:
+    """Why a missing CIFAR-10 may not be downloaded, and what allows it; None when it may."""
+    if download is False:
+        return "downloading is turned off (--no-download, or download=False)", "drop --no-download (or download=False)"
+    if download is None and offline():
+        return f"downloading is turned off by LABKIT_OFFLINE={os.environ['LABKIT_OFFLINE']}", "unset LABKIT_OFFLINE"
+    return None
 
-    root.mkdir(parents=True, exist_ok=True)
-    CIFAR10(str(root), train=True, download=True)
+
+def _check_not_half_folder(root: Path) -> None:
+    """A root with train/ but no test/ (or the reverse) is a mistake to report, not to download over."""
+    present = [split for split in SPLITS if (root / split).is_dir()]
+    if present:
+        missing = next(split for split in SPLITS if split not in present)
+        raise DataError(
+            f"data root {root} has the wrong layout: it holds {present[0]}/ but no {missing}/ folder; an image "
+            f"folder needs both, each with one folder of images per class. Add {root / missing}, or "
+            f"{_WHERE_DATA_CAN_BE}."
+        )
+
+
+def _missing_data(root: Path, reason: str, allow_step: str) -> DataError:
+    if root == default_data_root():
+        where = f"data root {root} (the default when neither the data argument nor LABKIT_DATA names one)"
+    else:
+        where = f"data root {root} (set by the data argument, else LABKIT_DATA; the default is {default_data_root()})"
+    if root.exists():
+        what = f"has the wrong layout: it holds neither {ARCHIVE_FOLDER}/ nor train/ and test/"
+    else:
+        what = "does not exist"
+    return DataError(f"{where} {what}, and {reason}. {_remedies(root, allow_step)}")
+
+
+def _check_extracted(folder: Path) -> None:
+    """Every archive file is there with its published MD5: nothing half-written reaches the data root."""
+    for name, expected in _ARCHIVE_MD5.items():
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"the downloaded archive lacks {ARCHIVE_FOLDER}/{name}")
+        if file_digest(path, "md5") != expected:
+            raise DataError(f"{ARCHIVE_FOLDER}/{name} from the downloaded archive has the wrong MD5 checksum")
+
+
+def _fetch(staging: Path) -> None:
+    """Download and extract the archive into ``staging``, with torchvision's MD5 check and progress bar."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    try:
+        download_and_extract_archive(
+            CIFAR10_URL, staging, filename=Path(CIFAR10_URL).name, md5=CIFAR10_MD5, remove_finished=True
+        )
+    except RuntimeError as error:
+        if type(error) is RuntimeError:  # torchvision's words for a checksum mismatch
+            raise DataError(f"the downloaded archive has the wrong MD5 checksum (expected {CIFAR10_MD5})") from error
+        raise DataError(str(error)) from error
+    except (OSError, ValueError, EOFError, zlib.error, tarfile.TarError, http.client.HTTPException) as error:
+        raise DataError(f"{type(error).__name__}: {error}") from error
+
+
+def download_cifar10(root: str | os.PathLike) -> Path:
+    """Download CIFAR-10 into ``root``/cifar-10-batches-py and return that folder.
+
+    The archive is downloaded and extracted into a temporary folder beside the
+    target, and moved into place only once every file's checksum is right, so an
+    interrupted or damaged download never leaves a folder that looks complete.
+    """
+    target = _archive_dir(Path(root))
+    print(
+        f"labkit: downloading CIFAR-10 (about {CIFAR10_MEGABYTES} MB) from {CIFAR10_URL} into {target}", flush=True
+    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".labkit-download-", dir=target.parent))
+    except OSError as error:
+        raise DataError(
+            f"cannot create a folder in the data root {target.parent} for the download: {error}. "
+            + _remedies(target.parent, "make it writable")
+        ) from error
+    try:
+        try:
+            _fetch(staging)
+            _check_extracted(staging / ARCHIVE_FOLDER)
+        except DataError as error:
+            raise DataError(
+                f"downloading CIFAR-10 from {CIFAR10_URL} failed: {error}. "
+                + _remedies(target.parent, "run again with internet access")
+            ) from error
+        try:
+            (staging / ARCHIVE_FOLDER).rename(target)
+        except OSError:
+            if not target.is_dir():  # else another process has just put it there
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _check_classes(classes: Sequence[str], available: Sequence[str], where: Path) -> tuple[str, ...]:
@@ -235,10 +382,17 @@ def _unpickle(path: Path) -> dict:
     return loaded
 
 
+def _incomplete(folder: Path, missing: Path) -> DataError:
+    return DataError(
+        f"{missing} is missing; {folder} is not a complete CIFAR-10 archive. "
+        + _remedies(folder.parent, f"delete {folder}")
+    )
+
+
 def _archive_classes(folder: Path) -> list[str]:
     meta = folder / "batches.meta"
     if not meta.is_file():
-        raise DataError(f"{meta} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
+        raise _incomplete(folder, meta)
     names = _unpickle(meta).get("label_names")
     if not isinstance(names, list):
         raise DataError(f"{meta} holds no list of label_names. Download the archive again.")
@@ -255,7 +409,7 @@ def _read_archive(
     for name in _ARCHIVE_FILES[split]:
         path = folder / name
         if not path.is_file():
-            raise DataError(f"{path} is missing; {folder} is not a complete CIFAR-10 archive. {_HOW_TO_GET_DATA}")
+            raise _incomplete(folder, path)
         batch = _unpickle(path)
         try:
             data.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE))
@@ -332,7 +486,7 @@ def load_split(
     classes: Sequence[str] = LAB_CLASSES,
     root: str | os.PathLike | None = None,
     per_class: int | None = None,
-    download: bool = False,
+    download: bool | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
 ) -> Split:
@@ -341,6 +495,10 @@ def load_split(
     ``per_class`` keeps the first N images of each class (file-name order for an
     image folder, archive order for the original batches), so subsets are the
     same on every machine.
+
+    When the data root holds no CIFAR-10, ``download`` says what happens: None
+    (the default) downloads it unless ``$LABKIT_OFFLINE`` is set, True downloads
+    it regardless, False raises a :class:`DataError` saying how to get it.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
@@ -349,19 +507,13 @@ def load_split(
     classes = class_list(classes)
     root = data_root(root)
     layout = _layout(root)
-    if layout == "none" and download:
-        _download(root)
-        layout = _layout(root)
     if layout == "none":
-        if not root.exists():
-            raise DataError(
-                f"data root {root} does not exist (set by the data argument, else LABKIT_DATA, else ./data). "
-                + _HOW_TO_GET_DATA
-            )
-        raise DataError(
-            f"data root {root} has the wrong layout: it holds neither {ARCHIVE_FOLDER}/ nor train/ and test/ "
-            "folders. " + _HOW_TO_GET_DATA
-        )
+        _check_not_half_folder(root)
+        refusal = _download_refusal(download)
+        if refusal:
+            raise _missing_data(root, *refusal)
+        download_cifar10(root)
+        layout = _layout(root)
 
     if layout == "folder":
         files = _folder_files(root, split, classes, per_class)
@@ -385,7 +537,20 @@ def load_split(
         if cache:
             _cache_save(cache_path, images, labels)
     tensor = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-    return Split(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)), classes, split)
+    return Split(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)), classes, split, _source(layout, sources))
+
+
+def _source(layout: str, sources: Sequence[os.DirEntry | Path]) -> dict[str, str]:
+    if layout == "archive":
+        return {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}
+    suffixes = sorted({Path(entry.name).suffix.lower() for entry in sources})
+    encoding = "JPEG" if set(suffixes) <= {".jpg", ".jpeg"} else "/".join(suffix.lstrip(".") for suffix in suffixes)
+    return {"layout": "image folder", "encoding": encoding}
+
+
+def is_jpeg_reencoding(info: dict) -> bool:
+    """Whether a run's history says it trained on JPEG files, not CIFAR-10's original pixels."""
+    return info.get("data", {}).get("encoding") == "JPEG"
 
 
 def load_lab_data(
@@ -393,10 +558,10 @@ def load_lab_data(
     root: str | os.PathLike | None = None,
     per_class: int | None = None,
     test_per_class: int | None = None,
-    download: bool = False,
+    download: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> tuple[Split, Split]:
-    """The training and test splits of one class subset."""
+    """The training and test splits of one class subset; ``download`` as for :func:`load_split`."""
     train = load_split("train", classes, root, per_class, download, cache_dir=cache_dir)
-    test = load_split("test", classes, root, test_per_class, download=False, cache_dir=cache_dir)
+    test = load_split("test", classes, root, test_per_class, download, cache_dir=cache_dir)
     return train, test

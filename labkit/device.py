@@ -35,13 +35,24 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return chosen
 
 
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs that execute bf16 in hardware (AVX512-BF16 or AMX), where bf16 autocast pays off.
+
+    Not ``torch.backends.cpu.get_cpu_capability()`` or oneDNN's own check: both
+    say yes on AVX512 CPUs that only emulate bf16, where it runs slower than fp32.
+    """
+    checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(check() for check in checks if check is not None)
+
+
 def device_settings(
     device: str | torch.device, bf16: bool | None = None, channels_last: bool | None = None
 ) -> tuple[torch.device, bool, bool]:
     """Resolve the device and the speed settings that default to it.
 
-    bf16 autocast defaults to on for CUDA only (CPUs without bf16 units run it
-    slower). channels_last defaults to on for CUDA and for CPUs, where oneDNN's
+    bf16 autocast defaults to on for CUDA and for CPUs with native bf16
+    (:func:`cpu_has_native_bf16`; elsewhere a CPU emulates it, slower than fp32).
+    channels_last defaults to on for CUDA and for CPUs, where oneDNN's
     convolutions run faster in it (``labkit bench --compare-memory-format`` measures
     it: see report/benchmarks.md). Also turns on cuDNN's autotuner on CUDA
     (input shapes are fixed, so it pays off).
@@ -52,7 +63,9 @@ def device_settings(
         torch.backends.cudnn.benchmark = True
     if channels_last is None:
         channels_last = device.type in ("cuda", "cpu")
-    return device, on_cuda if bf16 is None else bf16, channels_last
+    if bf16 is None:
+        bf16 = on_cuda or (device.type == "cpu" and cpu_has_native_bf16())
+    return device, bf16, channels_last
 
 
 def tf32_note(device: torch.device) -> str | None:

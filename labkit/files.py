@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -118,3 +119,12 @@ def check_writable(path: str | os.PathLike, what: str) -> None:
     folder = ancestor if ancestor.is_dir() else ancestor.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{what} {path} cannot be written: no permission to write into {folder}; choose another path")
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB blocks (data files can be large)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -32,7 +32,9 @@ CHANGEABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "epochs")
 
 
 def class_list(classes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """Class names as a tuple; a string is read as comma-separated names ("cat, dog")."""
+    """Class names as a tuple; a string is read as comma-separated names ("cat, dog"), "all" as all ten."""
+    if isinstance(classes, str) and classes.strip().lower() == "all":
+        return CIFAR10_CLASSES
     if isinstance(classes, str):
         return tuple(name.strip() for name in classes.split(",") if name.strip())
     return tuple(classes)
@@ -42,45 +44,90 @@ def class_list(classes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Profile:
-    """A smaller run of the same recipe: fewer epochs and images, every other setting kept."""
+class Scale:
+    """How much of its recipe one model runs: None keeps the recipe's own value."""
 
-    name: str
-    purpose: str
-    epochs: int | None = None  # None: the recipe's own count
+    epochs: int | None = None
     per_class: int | None = None  # None: every training image of each class
     test_per_class: int | None = None  # None: every test image of each class
 
+    def describe(self, model: str) -> str:
+        epochs = self.epochs or LABS[model].recipe.epochs
+        train = f"{self.per_class or TRAIN_PER_CLASS:,} training images per class"
+        test = "the full test split" if self.test_per_class is None else f"{self.test_per_class:,} test images per class"
+        return f"{train}, {epochs} epoch{'s' if epochs != 1 else ''}, {test}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A smaller run of the same recipe: fewer epochs and images, every other setting kept.
+
+    ``scales`` sizes the two labs' models apart (ResNet50 is about 4x slower per
+    image than VGG16 on a CPU); any other model gets ``scale``.
+    """
+
+    name: str
+    purpose: str
+    scale: Scale = Scale()
+    scales: tuple[tuple[str, Scale], ...] = ()
+
+    def for_model(self, model: str) -> Scale:
+        return dict(self.scales).get(model.lower(), self.scale)
+
     def describe(self) -> str:
         """What the profile runs, in words, computed from its numbers."""
-        if self.per_class is None:
-            epochs = " or ".join(f"{entry.recipe.epochs} ({entry.title})" for entry in LABS.values())
-            return f"{self.purpose}: all {len(LAB_CLASSES) * TRAIN_PER_CLASS:,} training images, {epochs} epochs"
-        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        if self.test_per_class is None:
-            return f"{self.purpose}: {self.per_class:,} training images per class, {epochs}, the full test split"
-        return f"{self.purpose}: {self.per_class:,} training and {self.test_per_class:,} test images per class, {epochs}"
+        parts = {model: self.for_model(model).describe(model) for model in LABS}
+        if len(set(parts.values())) == 1:
+            return f"{self.purpose}: {next(iter(parts.values()))}"
+        return f"{self.purpose}: " + "; ".join(f"{title(model)} {text}" for model, text in parts.items())
 
 
 FULL = Profile("full", "the lab recipe")
-QUICK = Profile("quick", "a CPU-sized run that still learns", epochs=2, per_class=1000)
-SMOKE = Profile("smoke", "seconds, for CI", epochs=1, per_class=8, test_per_class=10)
+# Sized to run both notebooks in about 15 minutes on a 2-core CPU with native bf16 (AMD EPYC,
+# AVX512-BF16), from its measured training rates (VGG16 about 130, ResNet50 about 33 images/s):
+# as much data and as many epochs as fit, and a smaller test subset for ResNet50, whose test
+# pass costs as much as a third of its training epoch.
+QUICK = Profile(
+    "quick", "a CPU-sized run of the same recipe",
+    scales=(("vgg16", Scale(epochs=5, per_class=2000)), ("resnet50", Scale(epochs=4, per_class=1000, test_per_class=300))),
+    scale=Scale(epochs=5, per_class=2000),
+)  # fmt: skip
+SMOKE = Profile("smoke", "seconds, for CI", Scale(epochs=1, per_class=8, test_per_class=10))
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
+AUTO = "auto"  # full where a CUDA GPU is, else quick
+
+
+def _cuda_available() -> bool:
+    import torch  # only when a profile is chosen automatically: reading the definition stays cheap
+
+    return torch.cuda.is_available()
+
+
+def choose_profile(name: str | Profile | None = None) -> tuple[Profile, str]:
+    """The profile to run and why: the argument, else ``$LABKIT_PROFILE``, else automatic.
+
+    Automatic is ``full`` where a CUDA GPU is available and ``quick`` elsewhere, so
+    the main command finishes in minutes on a laptop and runs the real lab on a GPU.
+    The variable is how nbval, which cannot pass parameters, runs the notebooks on
+    the smoke profile.
+    """
+    if isinstance(name, Profile):
+        return name, "asked for"
+    source = "asked for" if name else "set by LABKIT_PROFILE"
+    chosen = (name or os.environ.get("LABKIT_PROFILE") or AUTO).lower()
+    if chosen == AUTO:
+        if _cuda_available():
+            return FULL, "chosen automatically: a CUDA GPU is available"
+        return QUICK, "chosen automatically: no CUDA GPU here, and the full recipe takes hours on a CPU"
+    try:
+        return PROFILES[chosen], source
+    except KeyError:
+        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join([AUTO, *PROFILES])}") from None
 
 
 def get_profile(name: str | Profile | None = None) -> Profile:
-    """The named profile, else the one ``$LABKIT_PROFILE`` names, else ``full``.
-
-    The variable is how nbval, which cannot pass parameters, runs the notebooks
-    on the smoke profile.
-    """
-    if isinstance(name, Profile):
-        return name
-    chosen = name or os.environ.get("LABKIT_PROFILE") or FULL.name
-    try:
-        return PROFILES[chosen.lower()]
-    except KeyError:
-        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}") from None
+    """:func:`choose_profile` without the reason."""
+    return choose_profile(name)[0]
 
 
 # --------------------------------------------------------------------------- recipes
@@ -139,7 +186,8 @@ class Recipe:
             raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {self.seed!r}")
         if self.workers < 0:
             raise ValueError(f"workers must not be negative, got {self.workers}")
-        get_profile(self.profile)  # an unknown profile name is an error here, not in a report later
+        if self.profile not in PROFILES:  # an unknown profile name is an error here, not in a report later
+            raise ValueError(f"unknown profile {self.profile!r}; a recipe is run on one of {', '.join(PROFILES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "classes": list(self.classes)}
@@ -190,7 +238,8 @@ def recipe(model: str = "vgg16", profile: str | Profile | None = None, **overrid
     key = model.lower()
     base = LABS[key].recipe if key in LABS else replace(VGG16, model=key)
     chosen = get_profile(profile)
-    shrunk = {name: getattr(chosen, name) for name in ("epochs", "per_class", "test_per_class")}
+    scale = chosen.for_model(key)
+    shrunk = {name: getattr(scale, name) for name in ("epochs", "per_class", "test_per_class")}
     changes = {name: value for name, value in shrunk.items() if value is not None}
     known = {field.name for field in fields(Recipe)}
     unknown = sorted(set(overrides) - known)
@@ -206,5 +255,6 @@ CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
 FIGURES = ("curves", "predictions", "confusion")
 FIGURE_FILES = {name: f"{name}.png" for name in FIGURES}
-RUN_FILES = (HISTORY, *FIGURE_FILES.values())
+PREDICTIONS = "test_predictions.json"  # each test image's label and prediction, to compare models image by image
+RUN_FILES = (HISTORY, PREDICTIONS, *FIGURE_FILES.values())
 FIGURE_DPI = 110

@@ -27,7 +27,6 @@ from .lab import CHECKPOINT, HISTORY, RUN_FILES, Recipe
 from .models import build
 from .train import Evaluation, fit, seed_everything
 
-
 # Every file a run keeps in its folder.
 _FOLDER_FILES = (*RUN_FILES, CHECKPOINT)
 
@@ -35,10 +34,14 @@ _FOLDER_FILES = (*RUN_FILES, CHECKPOINT)
 def load_data(
     recipe: Recipe,
     data_root: str | os.PathLike | None = None,
-    download: bool = False,
+    download: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> tuple[Split, Split]:
-    """The recipe's training and test splits (its classes and per-class limits)."""
+    """The recipe's training and test splits (its classes and per-class limits).
+
+    ``download``: None fetches CIFAR-10 when it is missing unless ``$LABKIT_OFFLINE``
+    is set; see :func:`labkit.data.load_split`.
+    """
     return load_lab_data(recipe.classes, data_root, recipe.per_class, recipe.test_per_class, download, cache_dir)
 
 
@@ -131,7 +134,7 @@ def run(
     recipe: Recipe,
     folder: str | os.PathLike,
     data_root: str | os.PathLike | None = None,
-    download: bool = False,
+    download: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     splits: tuple[Split, Split] | None = None,
     device: str = "auto",

@@ -17,10 +17,12 @@ from typing import Any
 from .files import atomic_write_text, json_text
 from .history import History
 from .lab import (
+    CIFAR10_CLASSES,
     FIGURE_FILES,
     HISTORY,
     LAB_CLASSES,
     LABS,
+    PREDICTIONS,
     RUN_FILES,
     TEST_PER_CLASS,
     TRAIN_PER_CLASS,
@@ -29,33 +31,54 @@ from .lab import (
 )
 
 # Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
-RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class")
+RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "classes", "bf16")
 
 
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook and the cell."""
 
 
-def estimate_full_recipe(device_name: str = "auto", log=print) -> dict[str, float]:
-    """Seconds the full recipe would take here, from a measured training-step rate."""
+def estimate_seconds(profiles: tuple[str, ...], device_name: str = "auto") -> dict[str, dict[str, float]]:
+    """Seconds of training and testing each profile's runs would take here, from measured rates.
+
+    One short measurement per model (a few training steps and test batches at the
+    device's default precision): enough to tell minutes from hours, not a benchmark.
+    Start-up, data loading and figures are not included.
+    """
     import torch
 
-    from .bench import step_rate
+    from .bench import evaluation_rate, step_rate
     from .device import device_settings
+    from .lab import recipe
     from .models import build
 
     device, bf16, channels_last = device_settings(device_name)
-    torch.manual_seed(0)
-    estimate = {}
-    for model_name, lab in LABS.items():
-        # Images pushed through the model: every training image each epoch, plus
-        # the test pass (a forward pass costs about a third of a training step).
-        classes = len(lab.recipe.classes)
-        work = lab.recipe.epochs * classes * (TRAIN_PER_CLASS + TEST_PER_CLASS / 3)
-        rate = step_rate(build(model_name), device, batch_size=32, steps=2, warmup=1, bf16=bf16, channels_last=channels_last)
-        estimate[model_name] = work / rate
-        log(f"  {model_name}: {rate:.0f} training images/s measured here -> about {work / rate / 3600:.1f} h")
+    rates = {}
+    for model in LABS:
+        torch.manual_seed(0)
+        network = build(model)
+        train_rate = step_rate(network, device, batch_size=64, steps=2, warmup=1, bf16=bf16, channels_last=channels_last)
+        test_rate = evaluation_rate(network, device, batch_size=64, batches=2, bf16=bf16, channels_last=channels_last)
+        rates[model] = train_rate, test_rate
+    estimate: dict[str, dict[str, float]] = {}
+    for profile in profiles:
+        estimate[profile] = {}
+        for model, (train_rate, test_rate) in rates.items():
+            chosen = recipe(model, profile)
+            classes = len(chosen.classes)
+            train_images = classes * (chosen.per_class or TRAIN_PER_CLASS)
+            test_images = classes * (chosen.test_per_class or TEST_PER_CLASS)
+            estimate[profile][model] = chosen.epochs * (train_images / train_rate + test_images / test_rate)
     return estimate
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a reader reads a wait: 40 s, 12 min, 4.7 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def notebook_parameters(notebooks_dir: Path) -> dict[str, set[str]]:
@@ -94,7 +117,11 @@ def check_parameters(notebooks_dir: Path, parameters: dict[str, Any], profile) -
         raise ValueError(f"unknown notebook parameter(s) {', '.join(unknown)}; the notebooks take: {', '.join(sorted(known))}")
     overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
     for model in LABS:
-        recipe(model, profile, **overrides)  # raises the recipe's own message for a bad value
+        chosen = recipe(model, profile, **overrides)  # raises the recipe's own message for a bad value
+    unknown = [name for name in chosen.classes if name not in CIFAR10_CLASSES]
+    if unknown:
+        raise ValueError(f"-p classes: unknown class name(s) {', '.join(unknown)}; CIFAR-10's classes are "
+                         f"{', '.join(CIFAR10_CLASSES)} (or \"all\")")  # fmt: skip
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: str) -> None:
@@ -146,13 +173,19 @@ def build_report(
     kernel: str = "python3",
     models: tuple[str, ...] = tuple(LABS),
     log=print,
+    seeds: tuple[int, ...] | None = None,
 ) -> Path:
     """Run every lab notebook into a fresh report, then replace ``report_dir`` with it.
 
+    With ``seeds``, each notebook runs once per seed: the lab pages show the first
+    seed's execution, the others' executed notebooks go to ``seeds/``, and the
+    report tables every seed's results with their mean and spread.
     The runs go into a new folder inside ``runs_dir``, removed once the report is
     complete: nothing that was in ``runs_dir`` before is touched.
     """
     parameters = dict(parameters or {})
+    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)):
+        raise ValueError(f"seeds must name one or more different seeds, got {list(seeds)}")
     report_dir, runs_dir = report_dir.resolve(), runs_dir.resolve()
     report_dir.parent.mkdir(parents=True, exist_ok=True)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -161,32 +194,48 @@ def build_report(
     staging = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}-new-", dir=report_dir.parent))
     scratch = Path(tempfile.mkdtemp(prefix="report-", dir=runs_dir))
     try:
-        return _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log)
+        return _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
 
 
-def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log) -> Path:
-    runs: dict[str, History] = {}
+SEEDS_FOLDER = "seeds"
+
+
+def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds) -> Path:
+    runs: dict[str, list[History]] = {}
     links: dict[str, dict[str, str]] = {}
     for model in models:
         name = LABS[model].notebook
-        run_dir = scratch / model
-        notebook_parameters = {**parameters, "output_dir": str(run_dir)}
-        if runs:  # every later lab discusses itself against the first one's run
-            notebook_parameters["compare_with"] = str(scratch / next(iter(runs)) / HISTORY)
-        log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
-        executed = staging / name
-        _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
-        figures = staging / model
-        figures.mkdir()
-        for file_name in RUN_FILES:
-            shutil.copy2(run_dir / file_name, figures / file_name)
-        runs[model] = History.load(run_dir / HISTORY)
-        html_page = _render_html(executed)
-        links[model] = {"executed notebook": name, "notebook as HTML": html_page.name}
+        runs[model] = []
+        for index, seed in enumerate(seeds or (parameters.get("seed"),)):
+            run_dir = scratch / (model if seed is None else f"{model}-seed{seed}")
+            notebook_parameters = {**parameters, "output_dir": str(run_dir)}
+            if seed is not None:
+                notebook_parameters["seed"] = seed
+            first = next(iter(runs))
+            if first != model:  # every later lab discusses itself against the first one's run of the same seed
+                notebook_parameters["compare_with"] = str(scratch / (first if seed is None else f"{first}-seed{seed}") / HISTORY)
+            log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
+            if index == 0:
+                executed = staging / name
+            else:
+                (staging / SEEDS_FOLDER).mkdir(exist_ok=True)
+                executed = staging / SEEDS_FOLDER / f"{Path(name).stem}-seed{seed}.ipynb"
+            _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
+            runs[model].append(History.load(run_dir / HISTORY))
+            if index:
+                shutil.copy2(run_dir / HISTORY, executed.with_suffix(".json"))
+                continue
+            figures = staging / model
+            figures.mkdir()
+            for file_name in RUN_FILES:
+                shutil.copy2(run_dir / file_name, figures / file_name)
+            html_page = _render_html(executed)
+            links[model] = {"executed notebook": name, "notebook as HTML": html_page.name}
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    write_index(staging, runs, links, generated)
+    write_index(staging, {model: histories[0] for model, histories in runs.items()}, links, generated,
+                seed_runs=runs if seeds and len(seeds) > 1 else None)  # fmt: skip
     _swap_in(staging, report_dir)
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
@@ -214,21 +263,68 @@ _FIGURE_TITLES = {"curves": ("Training curves", "training curves"), "predictions
                   "confusion": ("Confusion matrix", "confusion matrix")}  # fmt: skip
 
 
-def index_html(runs: dict[str, History], links: dict[str, dict[str, str]], generated: str) -> str:
-    """One page: both labs' results beside the reference, their figures, and links to the notebooks."""
-    from .results import comparison_rows
+def _markdown_table_html(markdown: str) -> str:
+    """A Markdown table (and a trailing sentence) from labkit.results, as HTML."""
+    rows = [line for line in markdown.splitlines() if line.startswith("|") and not line.startswith("|---")]
+    after = [line for line in markdown.splitlines() if line and not line.startswith("|")]
+    cells = [[html.escape(cell.strip()) for cell in row.strip("|").split("|")] for row in rows]
+    head = "".join(f"<th>{cell}</th>" for cell in cells[0])
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells[1:])
+    text = "".join(f"<p>{html.escape(line.lstrip('* '))}</p>" for line in after)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{text}"
+
+
+def paired_test(report_dir: Path, models: list[str]):
+    """McNemar's test of the first two labs on the test images both classified; None when it does not apply."""
+    from .artefacts import load_predictions
+    from .metrics import mcnemar, paired_correctness
+
+    if len(models) < 2 or not all((report_dir / model / PREDICTIONS).is_file() for model in models[:2]):
+        return None
+    first, second = (load_predictions(report_dir / model) for model in models[:2])
+    return mcnemar(*paired_correctness(first, second))
+
+
+def index_html(
+    runs: dict[str, History], links: dict[str, dict[str, str]], generated: str,
+    seed_runs: dict[str, list[History]] | None = None, paired=None,
+) -> str:  # fmt: skip
+    """One page: both labs' results beside the reference, their spread over seeds, figures, and links."""
+    from .results import (
+        comparison_rows,
+        paired_test_markdown,
+        reading_notes,
+        reference_lab,
+        seed_summary,
+        seed_table_markdown,
+    )
 
     models = list(runs)
+    labs = {m: reference_lab(runs[m], m) for m in models}
     header = "".join(
-        f"<th>{html.escape(title(m))}: this run</th><th>{html.escape(title(m))}: reference</th>" for m in models
+        f"<th>{html.escape(title(m))}: this run</th>" + (f"<th>{html.escape(title(m))}: reference</th>" if labs[m] else "")
+        for m in models
     )
-    tables = {m: comparison_rows(runs[m], LABS.get(m)) for m in models}
+    tables = {m: comparison_rows(runs[m], labs[m]) for m in models}
     body_rows = []
     for index, (quantity, _, _) in enumerate(next(iter(tables.values()))):
         cells = "".join(
-            f"<td>{html.escape(tables[m][index][1])}</td><td>{html.escape(tables[m][index][2])}</td>" for m in models
+            f"<td>{html.escape(tables[m][index][1])}</td>" + (f"<td>{html.escape(tables[m][index][2])}</td>" if labs[m] else "")
+            for m in models
         )
         body_rows.append(f"<tr><th>{html.escape(quantity)}</th>{cells}</tr>")
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in reading_notes(next(iter(runs.values()))))
+    extra = ""
+    if seed_runs:
+        seeds = ", ".join(str(h.info.get("seed")) for h in next(iter(seed_runs.values())))
+        extra += (f"<h2>Over seeds {html.escape(seeds)}</h2><p class=\"note\">Each lab run once per seed, every other setting "
+                  f"the same. The lab pages below show seed {html.escape(seeds.split(',')[0])}; the other seeds' executed "
+                  f"notebooks are in <code>{SEEDS_FOLDER}/</code>.</p>")  # fmt: skip
+        for model, histories in seed_runs.items():
+            table = seed_table_markdown(seed_summary(histories, labs[model]), labs[model])
+            extra += f"<h3>{html.escape(title(model))}</h3>{_markdown_table_html(table)}"
+    if paired is not None:
+        extra += f"<h2>The two models on the same test images</h2><p>{html.escape(paired_test_markdown(models[0], models[1], paired))}</p>"
     sections = []
     for model in models:
         name = html.escape(title(model))
@@ -257,24 +353,47 @@ def index_html(runs: dict[str, History], links: dict[str, dict[str, str]], gener
            "like-for-like with the reference; a run of the full recipe on a GPU replaces this report.")
         + "</p>"
     )  # fmt: skip
-    subject = f"{' and '.join(title(m) for m in models)} on {len(LAB_CLASSES)} CIFAR-10 classes"
+    classes = list(next(iter(runs.values())).info.get("classes", LAB_CLASSES))
+    subject = f"{' and '.join(title(m) for m in models)} on {len(classes)} CIFAR-10 classes"
+    reference_note = (
+        "the reference columns are the original lab's published results (one run each on an unnamed GPU)"
+        if any(labs.values()) else "these are not the lab's classes, so there is no reference run to compare with"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>labkit report: {html.escape(subject)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>{html.escape(subject)}</h1>
 <p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>. Every number in
-"this run" comes from the run's history; the reference columns are the original lab's published results
-(one run each on an unnamed GPU). Accuracies are on the {"/".join(LAB_CLASSES)} test split.</p>
+"this run" comes from the run's history; {reference_note}. Accuracies are on the {html.escape("/".join(classes))} test split.</p>
 {scope}
 <table><thead><tr><th></th>{header}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>
+<ul class="note">{notes}</ul>
+{extra}
 <div class="labs">{''.join(sections)}</div>
 </body></html>
 """
 
 
-def write_index(report_dir: Path, runs: dict[str, History], links: dict[str, dict[str, str]], generated: str) -> Path:
-    path = Path(report_dir) / "index.html"
-    atomic_write_text(path, index_html(runs, links, generated))
-    summary = {model: {**history.final(), "info": history.info} for model, history in runs.items()}
-    atomic_write_text(Path(report_dir) / "results.json", json_text(summary))
+def write_index(
+    report_dir: Path, runs: dict[str, History], links: dict[str, dict[str, str]], generated: str,
+    seed_runs: dict[str, list[History]] | None = None,
+) -> Path:  # fmt: skip
+    """index.html and results.json: the figures a reader sees, and the same figures for programs."""
+    from dataclasses import asdict
+
+    from .results import reference_lab, seed_summary, test_interval
+
+    report_dir = Path(report_dir)
+    paired = paired_test(report_dir, list(runs))
+    path = report_dir / "index.html"
+    atomic_write_text(path, index_html(runs, links, generated, seed_runs, paired))
+    summary: dict[str, Any] = {
+        model: {**history.final(), "test_acc_95_interval": test_interval(history), "info": history.info}
+        for model, history in runs.items()
+    }
+    for model, histories in (seed_runs or {}).items():
+        summary[model]["over_seeds"] = seed_summary(histories, reference_lab(histories[0], model))
+    if paired is not None:
+        summary["paired_test"] = {"models": list(runs)[:2], "test": "exact McNemar", **asdict(paired)}
+    atomic_write_text(report_dir / "results.json", json_text(summary))
     return path

@@ -7,8 +7,10 @@ from :mod:`labkit.lab`.
 
 from __future__ import annotations
 
+import statistics
 from typing import Sequence
 
+from .data import is_jpeg_reencoding
 from .history import History
 from .lab import (
     CROP_PADDING,
@@ -23,7 +25,7 @@ from .lab import (
     get_profile,
     title,
 )
-from .metrics import confusion_counts, per_class_accuracy
+from .metrics import binomial_interval, confusion_counts, per_class_accuracy
 
 
 def _percent(value: float | None) -> str:
@@ -47,6 +49,27 @@ def _profile_note(history: History) -> str:
     return f"{info.get('profile', '?')} ({train_images:,} training images)" if train_images else info.get("profile", "?")
 
 
+def reference_lab(history: History, model: str | None = None) -> Lab | None:
+    """The reference lab a run compares with: its model's, and only on the lab's own classes."""
+    lab = LABS.get((model or str(history.info.get("model", ""))).lower())
+    classes = tuple(history.info.get("classes", lab.recipe.classes if lab else ()))
+    return lab if lab and classes == lab.recipe.classes else None
+
+
+def test_interval(history: History) -> tuple[float, float] | None:
+    """The 95% binomial interval of the final test accuracy; None when the test image count is unknown."""
+    images = history.info.get("test_images")
+    if not images:
+        return None
+    return binomial_interval(round(history.final()["test_acc"] * images), images)
+
+
+def _with_interval(history: History) -> str:
+    interval = test_interval(history)
+    accuracy = _percent(history.final()["test_acc"])
+    return f"{accuracy} (95% interval {100 * interval[0]:.1f}–{100 * interval[1]:.1f}%)" if interval else accuracy
+
+
 def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, str]]:
     """(quantity, this run, reference) rows; '—' where the reference did not report a value."""
     final = history.final()
@@ -55,7 +78,7 @@ def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, s
     full_images = len(lab.recipe.classes) * TRAIN_PER_CLASS if lab else 0
     return [
         ("train accuracy", _percent(final["train_acc"]), _percent(ref.train_acc if ref else None)),
-        ("test accuracy", _percent(final["test_acc"]), _percent(ref.test_acc if ref else None)),
+        ("test accuracy", _with_interval(history), _percent(ref.test_acc if ref else None)),
         ("train loss", f"{final['train_loss']:.4f}", "—"),
         ("test loss", f"{final['test_loss']:.4f}", "—"),
         ("epochs", str(final["epochs"]), str(lab.recipe.epochs) if lab else "—"),
@@ -68,11 +91,97 @@ def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, s
     ]
 
 
+def reading_notes(history: History) -> list[str]:
+    """What a reader must know to compare this run's numbers with the reference's."""
+    notes = [
+        "Accuracies are the final epoch's, not the best epoch's: picking the best epoch by its test accuracy "
+        "would tune on the test split (the reference lab does not say how it chose its figures)."
+    ]
+    interval = test_interval(history)
+    if interval:
+        notes.append(
+            f"The 95% interval is the binomial one for {history.info['test_images']:,} test images: the spread "
+            "the test set alone allows; a run with another seed varies on top of it."
+        )
+    if is_jpeg_reencoding(history.info):
+        notes.append(
+            "The images are a JPEG re-encoding of CIFAR-10, not its original pixels: JPEG's compression loss "
+            "makes the data slightly different from the reference lab's."
+        )
+    return notes
+
+
 def results_markdown(history: History, model: str) -> str:
-    """The notebook's results table: this run against the reference lab."""
-    lines = ["| | this run | reference lab |", "|---|---|---|"]
-    lines += [f"| {name} | {mine} | {theirs} |" for name, mine, theirs in comparison_rows(history, LABS.get(model))]
+    """The notebook's results table: this run against the reference lab (on the lab's classes only)."""
+    lab = reference_lab(history, model)
+    if lab is None:
+        lines = ["| | this run |", "|---|---|"]
+        lines += [f"| {name} | {mine} |" for name, mine, _ in comparison_rows(history, None)]
+        notes = [f"The classes ({', '.join(history.info.get('classes', []))}) are not the lab's, so there is no "
+                 "reference run to compare with.", *reading_notes(history)]  # fmt: skip
+    else:
+        lines = ["| | this run | reference lab |", "|---|---|---|"]
+        lines += [f"| {name} | {mine} | {theirs} |" for name, mine, theirs in comparison_rows(history, lab)]
+        notes = reading_notes(history)
+    return "\n".join(lines) + "\n\n" + "\n".join(f"* {note}" for note in notes)
+
+
+def seed_summary(histories: Sequence[History], lab: Lab | None) -> dict:
+    """Every seed's final accuracies and time, their mean, standard deviation and range, and the reference's place.
+
+    The reference counts as "within" when its test accuracy lies inside the mean
+    +- 2 standard deviations of the seeds (with one seed there is no spread to say).
+    """
+    rows = [{"seed": h.info.get("seed"), "train_acc": h.final()["train_acc"], "test_acc": h.final()["test_acc"],
+             "seconds": h.final()["total_seconds"]} for h in histories]  # fmt: skip
+    summary: dict = {"seeds": rows}
+    for key in ("train_acc", "test_acc", "seconds"):
+        values = [row[key] for row in rows]
+        summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else None,
+                        "min": min(values), "max": max(values)}  # fmt: skip
+    test = summary["test_acc"]
+    if lab and test["std"] is not None:
+        summary["reference_within_2_std"] = abs(lab.reference.test_acc - test["mean"]) <= 2 * test["std"]
+    return summary
+
+
+def seed_table_markdown(summary: dict, lab: Lab | None) -> str:
+    """The seeds table: one row per seed, then mean +- std and min-max."""
+    lines = ["| seed | train accuracy | test accuracy | training time |", "|---|---|---|---|"]
+    lines += [f"| {row['seed']} | {_percent(row['train_acc'])} | {_percent(row['test_acc'])} | {_seconds(row['seconds'])} |"
+              for row in summary["seeds"]]  # fmt: skip
+
+    def spread(key: str, show) -> str:
+        part = summary[key]
+        return show(part["mean"]) + (f" ± {show(part['std'])}" if part["std"] is not None else "")
+
+    lines.append(f"| mean ± std | {spread('train_acc', _points)} | {spread('test_acc', _points)} | "
+                 f"{spread('seconds', lambda v: f'{v:.1f} s')} |")  # fmt: skip
+    lines.append(f"| min–max | {_points(summary['train_acc']['min'])}–{_points(summary['train_acc']['max'])} | "
+                 f"{_points(summary['test_acc']['min'])}–{_points(summary['test_acc']['max'])} | "
+                 f"{summary['seconds']['min']:.1f}–{summary['seconds']['max']:.1f} s |")  # fmt: skip
+    if lab is not None:
+        verdict = summary.get("reference_within_2_std")
+        said = {True: "inside", False: "outside", None: "not comparable with one seed: no spread to compare with"}[verdict]
+        lines.append("")
+        lines.append(f"Reference test accuracy {_percent(lab.reference.test_acc)}: {said}"
+                     + (" the seeds' mean ± 2 standard deviations." if verdict is not None else "."))  # fmt: skip
     return "\n".join(lines)
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def paired_test_markdown(first: str, second: str, test) -> str:
+    """Two models on the same test images, as a sentence: where each alone is right, and McNemar's p-value."""
+    verdict = ("a difference the test images alone would rarely show by chance" if test.p_value < 0.05
+               else "no evidence, on these images, that one model errs less than the other")  # fmt: skip
+    return (
+        f"On the {test.images:,} test images both models classified, {title(first)} alone was right on "
+        f"{test.only_first:,} and {title(second)} alone on {test.only_second:,}; the exact McNemar test gives "
+        f"p = {test.p_value:.3g}: {verdict}."
+    )
 
 
 def _trend(values: Sequence[float]) -> float:
@@ -86,7 +195,7 @@ def conclusion_markdown(history: History, model: str, other: History | None = No
     """A discussion of this run's own numbers: fit, convergence, the reference, the other lab."""
     final = history.final()
     info = history.info
-    lab = LABS.get(model)
+    lab = reference_lab(history, model)
     name = title(model)
     train_acc, test_acc = final["train_acc"], final["test_acc"]
     gap = 100 * (train_acc - test_acc)
@@ -184,6 +293,19 @@ def per_class_markdown(targets, predictions, classes: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _precision(recipe: Recipe, device: str) -> str:
+    from .device import cpu_has_native_bf16, device_settings
+
+    resolved, bf16, _ = device_settings(device, recipe.bf16)
+    if recipe.bf16 is not None:
+        return "bf16 autocast (asked for)" if bf16 else "fp32 (asked for)"
+    if resolved.type == "cpu":
+        native = cpu_has_native_bf16()
+        why = "this CPU executes bf16 natively" if native else "this CPU has no native bf16 (AVX512-BF16 or AMX)"
+        return f"{'bf16 autocast' if bf16 else 'fp32'} (the default: {why})"
+    return f"{'bf16 autocast' if bf16 else 'fp32'} (the default on {resolved.type})"
+
+
 def recipe_markdown(recipe: Recipe, device: str = "auto") -> str:
     """The settings a run uses, after its profile, and the data pipeline's constants, as a Markdown table."""
     def images(limit: int | None, total: int) -> str:
@@ -201,6 +323,7 @@ def recipe_markdown(recipe: Recipe, device: str = "auto") -> str:
         ("learning-rate schedule", "none (constant)"),
         ("seed", str(recipe.seed)),
         ("device", device),
+        ("precision", _precision(recipe, device)),
         ("training augmentation", f"random crop {IMAGE_SIZE} with {CROP_PADDING}-pixel zero padding, "
                                   "random horizontal flip"),
         ("normalisation", f"mean {MEAN}, std {STD} (per RGB channel)"),

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor, nn
 
+from . import provenance
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Split
 from .device import autocast, device_name, device_settings, memory_format, tf32_note
@@ -332,6 +333,9 @@ def fit(
         "device": str(device),
         "device_name": device_name(device),
         "torch": str(torch.__version__),
+        "versions": provenance.versions(),
+        "commit": provenance.commit(),
+        "data": provenance.data_record(train, test),
         "channels_last": channels_last,
         "bf16": bf16,
         "tf32": tf32_note(device),
@@ -342,7 +346,7 @@ def fit(
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
         history, done, changes = _resume(checkpoint, model, optimizer, run_info, tuple(allow_changes))
-        history.info.update({key: run_info[key] for key in ("device", "device_name", "torch", "epochs")})
+        history.info.update({key: run_info[key] for key in ("device", "device_name", "torch", "versions", "commit", "epochs")})
         history.info.update({key: run_info[key] for key in changes})
         if changes:
             history.info.setdefault("changes", []).append({"from_epoch": done + 1, **changes})

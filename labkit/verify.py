@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import DataError
+from .files import file_digest
 
 
 @dataclass
@@ -47,14 +47,6 @@ def read_list(path: Path) -> dict[str, str]:
     return expected
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify(root: str | os.PathLike, checksums: str | os.PathLike | None = None) -> Verification:
     """Compare every file under ``root`` with the list: missing, extra and changed files."""
     root = Path(root)
@@ -72,6 +64,6 @@ def verify(root: str | os.PathLike, checksums: str | os.PathLike | None = None) 
     result.extra = sorted(present - set(expected))
     for name in sorted(set(expected) & present):
         result.checked += 1
-        if _sha256(root / name) != expected[name]:
+        if file_digest(root / name) != expected[name]:
             result.changed.append(name)
     return result

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from labkit import cli
-from labkit.bench import benchmark_model, median_interval, training_flops_per_image
+from labkit.bench import benchmark_model, format_table, median_interval, training_flops_per_image
 from labkit.device import device_settings
 
 
@@ -46,6 +46,19 @@ def test_memory_format_comparison_and_reference_workers():
     assert result.workers == 1 and len(turns["reference"]) == 2
 
 
+@pytest.mark.parametrize("bf16", [False, True])
+def test_precision_comparison_pairs_bf16_with_fp32_turns_whichever_is_the_default(bf16):
+    result = benchmark_model("vgg11", device="cpu", batch_size=4, steps=2, warmup=0, eval_batch_size=8, bf16=bf16,
+                             compare_precision=True, log=lambda line: None)  # fmt: skip
+    turns = result.round_images_per_second
+    other = "ceiling, fp32" if bf16 else "ceiling, bf16"
+    assert set(turns) == {"ceiling", "fast", "reference", other}
+    bf16_turns, fp32_turns = (turns["ceiling"], turns[other]) if bf16 else (turns[other], turns["ceiling"])
+    paired = [a / b for a, b in zip(bf16_turns, fp32_turns)]
+    assert result.ratios["bf16/fp32"] == pytest.approx(statistics.median(paired))
+    assert "bf16/fp32 ceiling" in format_table([result])
+
+
 def test_median_interval_uses_binomial_order_statistics():
     values = list(range(1, 21))  # n = 20: P(Binomial(20, 1/2) <= 5) = 0.021, so the 6th and 15th values
     assert median_interval(values) == (6, 15)
@@ -60,7 +73,7 @@ def test_bad_bench_settings_are_refused():
 
 
 def test_channels_last_is_the_default_on_cpu_and_can_be_turned_off():
-    assert device_settings("cpu") == (torch.device("cpu"), False, True)
+    assert device_settings("cpu")[::2] == (torch.device("cpu"), True)
     assert device_settings("cpu", channels_last=False)[2] is False
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from labkit import cli
 
-SMALL = ["--model", "vgg11", "--epochs", "1", "--batch-size", "8", "--per-class", "4", "--no-progress", "--device", "cpu"]
+SMALL = ["--model", "vgg11", "--profile", "full", "--epochs", "1", "--batch-size", "8", "--per-class", "4", "--no-progress", "--device", "cpu"]
 
 
 def train(image_folder, out, *extra):
@@ -31,7 +31,7 @@ def test_module_entry_point_runs():
 def test_train_writes_history_checkpoint_and_figures(image_folder, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(image_folder, out) == 0
-    assert {p.name for p in out.iterdir()} == {"history.json", "checkpoint.pt", "curves.png", "predictions.png", "confusion.png"}
+    assert {p.name for p in out.iterdir()} == {"history.json", "test_predictions.json", "checkpoint.pt", "curves.png", "predictions.png", "confusion.png"}
     history = json.loads((out / "history.json").read_text())
     assert history["finished"] and history["epochs"] == [1]
     assert history["info"]["model"] == "vgg11" and history["info"]["train_images"] == 12

@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -49,14 +50,27 @@ def test_per_class_limit_takes_the_first_images_of_each_class(layout, request):
         assert torch.equal(image, chw(pixels))
 
 
-def test_root_comes_from_argument_then_environment_then_default(image_folder, monkeypatch, tmp_path):
+def test_root_comes_from_argument_then_environment_then_the_user_cache(image_folder, monkeypatch, tmp_path):
     monkeypatch.setenv("LABKIT_DATA", str(image_folder))
     assert len(load_split("test")) == 3 * PER_CLASS["test"]
     monkeypatch.delenv("LABKIT_DATA")
-    monkeypatch.chdir(tmp_path)
-    assert data.data_root() == data.data_root("data")
-    with pytest.raises(DataError, match="data root data does not exist"):
+    monkeypatch.chdir(tmp_path)  # the default never depends on the working folder (notebooks run in notebooks/)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.data_root() == tmp_path / "xdg" / "labkit" / "data"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset_or_relative in ("", "relative/cache"):
+        monkeypatch.setenv("XDG_CACHE_HOME", unset_or_relative)
+        assert data.data_root() == tmp_path / "home" / ".cache" / "labkit" / "data"
+    with pytest.raises(DataError, match=f"data root {tmp_path / 'home'}.* does not exist"):
         load_split("test")
+
+
+def test_the_data_root_is_not_the_decoded_image_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABKIT_DATA", raising=False)
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "decoded"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.data_root() == tmp_path / "xdg" / "labkit" / "data"
+    assert data.cache_root() == tmp_path / "decoded"
 
 
 def test_second_load_comes_from_the_cache_without_decoding(image_folder, monkeypatch):
@@ -90,13 +104,21 @@ def test_missing_root_names_the_path_the_variable_and_both_remedies(tmp_path):
         load_split("train", root=tmp_path / "nowhere")
     message = str(error.value)
     assert str(tmp_path / "nowhere") in message and "LABKIT_DATA" in message
-    assert "train/<class>" in message and "download" in message
+    assert "train/<class>" in message and "cifar-10-batches-py" in message
+    assert "downloading is turned off by LABKIT_OFFLINE" in message and "unset LABKIT_OFFLINE" in message
 
 
 def test_wrong_layout_is_reported(tmp_path):
     (tmp_path / "images").mkdir()
     with pytest.raises(DataError, match="wrong layout"):
         load_split("train", root=tmp_path)
+
+
+def test_a_half_image_folder_is_reported_not_downloaded_over(image_folder, monkeypatch):
+    monkeypatch.setattr(data, "download_cifar10", lambda root: pytest.fail(f"downloaded into {root}"))
+    shutil.rmtree(image_folder / "test")
+    with pytest.raises(DataError, match="wrong layout: it holds train/ but no test/ folder"):
+        load_split("train", root=image_folder, download=True)
 
 
 def test_unknown_class_lists_the_valid_names(image_folder):
@@ -162,3 +184,15 @@ def test_shared_cifar10_other_classes_and_limits(shared_data):
     assert split.labels.tolist() == [0] * 10 + [1] * 10
     first_truck = np.asarray(Image.open(shared_data / "test" / "truck" / "0000.jpg").convert("RGB"))
     assert torch.equal(split.images[0], chw(first_truck))
+
+
+def test_a_split_says_where_its_pixels_came_from(image_folder, archive_root):
+    from labkit.data import is_jpeg_reencoding
+
+    from_folder = load_split("test", CLASSES, image_folder)
+    from_archive = load_split("test", CLASSES, archive_root)
+    assert from_folder.source == {"layout": "image folder", "encoding": "png"}
+    assert from_archive.source == {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}
+    assert from_folder.checksum() == from_archive.checksum()  # the same pixels, whichever layout held them
+    assert not is_jpeg_reencoding({"data": from_folder.source})
+    assert is_jpeg_reencoding({"data": {"encoding": "JPEG"}})

@@ -11,18 +11,24 @@ from labkit import lab, results
 PACKAGE = Path(__file__).parents[1] / "labkit"
 
 
-def test_profile_comes_from_argument_then_environment_then_full(monkeypatch):
+def test_profile_comes_from_argument_then_environment_then_automatic(monkeypatch):
     monkeypatch.delenv("LABKIT_PROFILE", raising=False)
-    assert lab.get_profile().name == "full"
+    monkeypatch.setattr(lab, "_cuda_available", lambda: False)
+    assert lab.choose_profile() == (lab.QUICK, "chosen automatically: no CUDA GPU here, and the full recipe takes hours on a CPU")
+    monkeypatch.setattr(lab, "_cuda_available", lambda: True)
+    assert lab.choose_profile()[0] is lab.FULL and lab.choose_profile("auto")[0] is lab.FULL
+    assert lab.recipe("vgg16").profile == "full"
     monkeypatch.setenv("LABKIT_PROFILE", "smoke")
-    assert lab.get_profile().name == "smoke"
-    assert lab.get_profile("quick") is lab.QUICK
+    assert lab.choose_profile() == (lab.SMOKE, "set by LABKIT_PROFILE")
+    assert lab.choose_profile("quick") == (lab.QUICK, "asked for")
     assert lab.recipe("vgg16").profile == "smoke"
 
 
 def test_unknown_profile_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown profile 'fast'.*full, quick, smoke"):
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*auto, full, quick, smoke"):
         lab.get_profile("fast")
+    with pytest.raises(ValueError, match="a recipe is run on one of full, quick, smoke"):
+        lab.Recipe(profile="auto")
 
 
 def test_full_profile_is_the_lab_recipe():
@@ -33,18 +39,24 @@ def test_full_profile_is_the_lab_recipe():
 
 
 @pytest.mark.parametrize("profile", [lab.QUICK, lab.SMOKE])
-def test_reduced_profiles_replace_epochs_and_limits_only(profile):
-    chosen = lab.recipe("resnet50", profile.name)
-    assert (chosen.epochs, chosen.per_class, chosen.test_per_class) == (
-        profile.epochs, profile.per_class, profile.test_per_class,
-    )  # fmt: skip
-    unchanged = replace(chosen, epochs=15, per_class=None, test_per_class=None, profile="full")
-    assert unchanged == lab.RESNET50
+@pytest.mark.parametrize("model", ["vgg16", "resnet50"])
+def test_reduced_profiles_replace_epochs_and_limits_only(profile, model):
+    chosen, scale = lab.recipe(model, profile.name), profile.for_model(model)
+    assert (chosen.epochs, chosen.per_class) == (scale.epochs, scale.per_class) and chosen.epochs >= 1
+    assert chosen.test_per_class == scale.test_per_class
+    unchanged = replace(chosen, epochs=lab.LABS[model].recipe.epochs, per_class=None, test_per_class=None, profile="full")
+    assert unchanged == lab.LABS[model].recipe
+
+
+def test_the_quick_profile_draws_curves_and_sizes_each_model_apart():
+    vgg, resnet = lab.QUICK.for_model("vgg16"), lab.QUICK.for_model("resnet50")
+    assert vgg.epochs >= 3 and resnet.epochs >= 3
+    assert vgg != resnet and lab.QUICK.for_model("vgg11") == lab.QUICK.scale
 
 
 def test_a_value_the_caller_passes_wins_over_the_profile_and_none_means_the_recipe():
     chosen = lab.recipe("vgg16", "smoke", epochs=3, lr=0.05, seed=None, batch_size=None)
-    assert (chosen.epochs, chosen.lr, chosen.per_class) == (3, 0.05, lab.SMOKE.per_class)
+    assert (chosen.epochs, chosen.lr, chosen.per_class) == (3, 0.05, lab.SMOKE.scale.per_class)
     assert (chosen.seed, chosen.batch_size) == (lab.VGG16.seed, lab.VGG16.batch_size)
 
 
@@ -86,9 +98,11 @@ def test_classes_may_be_given_as_one_comma_separated_string():
 
 
 def test_profiles_describe_their_own_numbers():
-    assert lab.SMOKE.describe() == "seconds, for CI: 8 training and 10 test images per class, 1 epoch"
-    assert "1,000 training images per class, 2 epochs, the full test split" in lab.QUICK.describe()
-    assert "15,000 training images, 20 (VGG16) or 15 (ResNet50) epochs" in lab.FULL.describe()
+    assert lab.SMOKE.describe() == "seconds, for CI: 8 training images per class, 1 epoch, 10 test images per class"
+    vgg, resnet = lab.QUICK.for_model("vgg16"), lab.QUICK.for_model("resnet50")
+    assert f"VGG16 {vgg.per_class:,} training images per class, {vgg.epochs} epochs, the full test split" in lab.QUICK.describe()
+    assert f"ResNet50 {resnet.per_class:,} training images per class, {resnet.epochs} epochs, {resnet.test_per_class:,} test" in lab.QUICK.describe()
+    assert "VGG16 5,000 training images per class, 20 epochs, the full test split; ResNet50 5,000" in lab.FULL.describe()
 
 
 def test_settings_table_shows_the_values_used():
@@ -111,7 +125,8 @@ def test_no_module_imports_another_modules_private_names():
 
 def test_the_lab_definition_imports_nothing_heavy():
     # labkit.lab is read by the command line's --help and by every module: it must stay cheap.
+    # (torch is imported inside the one function that asks whether CUDA is there.)
     tree = ast.parse((PACKAGE / "lab.py").read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    modules = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
     assert modules <= {"__future__", "math", "os", "dataclasses", "typing"}, modules

@@ -7,17 +7,22 @@ from nbformat.v4 import new_code_cell, new_notebook
 from labkit import cli
 from labkit.report import NotebookFailed, build_report
 
-PARAMETERS = "output_dir = None\ncompare_with = None\nprofile = None"
+PARAMETERS = "output_dir = None\ncompare_with = None\nprofile = None\nseed = None"
+# A stand-in lab: its accuracy depends on the model and seed, its predictions on the model.
 WRITES_A_RUN = """
+import json
 from pathlib import Path
 from matplotlib.figure import Figure
 from labkit.history import History
 out = Path(output_dir)
 out.mkdir(parents=True, exist_ok=True)
 history = History(info={"model": MODEL, "profile": profile or "smoke", "parameters": 10, "device_name": "CPU: test",
-                        "train_images": 3})
-history.append(1, train_loss=1.0, train_acc=0.5, test_loss=1.1, test_acc=0.4, seconds=2.0)
+                        "train_images": 3, "test_images": 10, "seed": seed or 0})
+accuracy = (4 if MODEL == "vgg16" else 6) / 10 + (seed or 0) / 100
+history.append(1, train_loss=1.0, train_acc=0.5, test_loss=1.1, test_acc=accuracy, seconds=2.0)
 history.save(out / "history.json")
+predictions = [0] * 10 if MODEL == "vgg16" else [1] * 10
+(out / "test_predictions.json").write_text(json.dumps({"targets": [0] * 5 + [1] * 5, "predictions": predictions}))
 for name in ("curves", "predictions", "confusion"):
     Figure(figsize=(1, 1)).savefig(out / f"{name}.png")
 """
@@ -61,6 +66,34 @@ def test_report_runs_every_notebook_and_writes_the_page(notebooks, tmp_path):
     assert kept.read_text() == "mine" and [p.name for p in (tmp_path / "runs").iterdir()] == ["vgg16"]
 
 
+def test_seeds_run_each_notebook_once_per_seed_and_summarise_the_spread(notebooks, tmp_path):
+    import json
+
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None, seeds=(0, 1, 2))
+    assert sorted(p.name for p in (report_dir / "seeds").iterdir()) == [
+        "resnet50_lab-seed1.ipynb", "resnet50_lab-seed1.json", "resnet50_lab-seed2.ipynb", "resnet50_lab-seed2.json",
+        "vgg16_lab-seed1.ipynb", "vgg16_lab-seed1.json", "vgg16_lab-seed2.ipynb", "vgg16_lab-seed2.json",
+    ]  # fmt: skip
+    executed = nbformat.read(report_dir / "seeds" / "resnet50_lab-seed2.ipynb", as_version=4)
+    injected = next(cell.source for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    assert "seed = 2" in injected and "vgg16-seed2/history.json" in injected  # compared with the same seed's VGG16
+    saved = json.loads((report_dir / "results.json").read_text())
+    over = saved["vgg16"]["over_seeds"]
+    assert [row["test_acc"] for row in over["seeds"]] == pytest.approx([0.40, 0.41, 0.42])
+    assert over["test_acc"]["mean"] == pytest.approx(0.41) and over["test_acc"]["std"] == pytest.approx(0.01)
+    assert (over["test_acc"]["min"], over["test_acc"]["max"]) == pytest.approx((0.40, 0.42))
+    assert over["reference_within_2_std"] is False  # 93.0% is far outside 41% +- 2 points
+    assert saved["vgg16"]["test_acc"] == pytest.approx(0.40)  # the lab page's run is the first seed's
+    # VGG16 always says 0, ResNet50 always 1: each alone is right on the 5 images of its class.
+    paired = saved["paired_test"]
+    assert (paired["images"], paired["only_first"], paired["only_second"], paired["p_value"]) == (10, 5, 5, 1.0)
+    page = (report_dir / "index.html").read_text()
+    assert "Over seeds 0, 1, 2" in page and "41.00% ± 1.00%" in page and "McNemar" in page
+    low, high = saved["vgg16"]["test_acc_95_interval"]
+    assert low < 0.40 < high
+
+
 def test_a_failing_notebook_leaves_the_previous_report_untouched(notebooks, tmp_path, capsys):
     write_notebook(notebooks / "resnet50_lab.ipynb", 'raise RuntimeError("diverged on purpose")')
     report_dir = tmp_path / "report"
@@ -79,20 +112,34 @@ def test_a_failing_notebook_leaves_the_previous_report_untouched(notebooks, tmp_
     assert (report_dir / "index.html").read_text() == "previous report"
 
 
-def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_path, capsys):
-    import labkit.report
+def test_the_report_announces_the_automatic_profile_and_estimates_both(monkeypatch, tmp_path, capsys):
     import labkit.bench
+    import labkit.report
+    from labkit import lab
 
-    if __import__("torch").cuda.is_available():
-        pytest.skip("this machine has a GPU: no estimate is printed")
+    monkeypatch.delenv("LABKIT_PROFILE")
+    monkeypatch.setattr(lab, "_cuda_available", lambda: False)
     monkeypatch.setattr(labkit.bench, "step_rate", lambda model, device, **kwargs: 50.0)
+    monkeypatch.setattr(labkit.bench, "evaluation_rate", lambda model, device, **kwargs: 150.0)
     ran = {}
-    monkeypatch.setattr(labkit.report, "build_report", lambda *args, **kwargs: ran.setdefault("report", args))
-    assert cli.main(["report", "--profile", "full", "--report-dir", str(tmp_path / "report")]) == 0
-    out = capsys.readouterr().out
-    # 20 x 16,000 + 15 x 16,000 image-steps at 50 images/s
-    assert "about 3.1 h on this machine" in out and "--profile quick" in out
-    assert "report" in ran
+    monkeypatch.setattr(labkit.report, "build_report", lambda *args, **kwargs: ran.setdefault("parameters", args[3]))
+    assert cli.main(["report", "--report-dir", str(tmp_path / "report")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("labkit report: profile quick (chosen automatically: no CUDA GPU here")
+    # full: 20 x (15,000 / 50 + 3,000 / 150) + 15 x (the same) seconds
+    assert any(line.split()[0] == "full" and "about 3.1 h in all" in line for line in lines)
+    quick = sum(lab.recipe(model, "quick").epochs * 3 * ((lab.recipe(model, "quick").per_class or 5000) / 50
+                + (lab.recipe(model, "quick").test_per_class or 1000) / 150) for model in lab.LABS)  # fmt: skip
+    assert any(line.split()[0] == "quick" and f"about {labkit.report.duration(quick)} in all  <- this run" in line
+               for line in lines)  # fmt: skip
+    assert "python -m labkit report --profile full" in lines[-1]
+    assert ran["parameters"]["profile"] == "quick"  # the notebooks run the profile announced
+
+
+def test_durations_read_as_a_wait():
+    from labkit.report import duration
+
+    assert [duration(s) for s in (40, 720, 3 * 3600 + 360)] == ["40 s", "12 min", "3.1 h"]
 
 
 @pytest.mark.parametrize(
@@ -103,6 +150,8 @@ def test_full_profile_without_a_gpu_first_estimates_its_time(monkeypatch, tmp_pa
         (["-p", "lr", "inf"], "-p lr: must be a finite number, got inf"),
         (["-p", "seed", "-1"], "seed must be a whole number from 0 to 4294967295"),
         (["--kernel", "no-such-kernel"], "no Jupyter kernel named 'no-such-kernel'"),
+        (["--seeds", "0,1", "-p", "seed", "3"], "--seeds and -p seed both set the seed; pass one of them"),
+        (["-p", "classes", "cat,unicorn"], "unknown class"),
     ],
 )
 def test_report_parameters_are_checked_before_any_notebook_runs(arguments, message, tmp_path, capsys, monkeypatch):
@@ -118,7 +167,7 @@ def test_a_relative_data_root_is_resolved_from_where_the_command_runs(tmp_path, 
     import labkit.report
 
     seen = {}
-    monkeypatch.setattr(labkit.report, "build_report", lambda *args: seen.setdefault("parameters", args[3]))
+    monkeypatch.setattr(labkit.report, "build_report", lambda *args, **kwargs: seen.setdefault("parameters", args[3]))
     monkeypatch.chdir(tmp_path)
     repository = __import__("pathlib").Path(__file__).parents[1]
     arguments = ["report", "--profile", "smoke", "--notebooks", str(repository / "notebooks"), "-p", "data_root", "data"]

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from labkit import artefacts, report, results
+from labkit import artefacts, lab, report, results
 from labkit.data import Split
 from labkit.history import History
 from labkit.train import Evaluation
@@ -60,8 +60,9 @@ def test_save_run_writes_history_and_three_figures(tmp_path):
     figures = artefacts.save_run(tmp_path / "run", history, evaluation, split)
     assert set(figures) == {"curves", "predictions", "confusion"}
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "confusion.png", "curves.png", "history.json", "predictions.png",
+        "confusion.png", "curves.png", "history.json", "predictions.png", "test_predictions.json",
     ]  # fmt: skip
+    assert artefacts.load_predictions(tmp_path / "run") == ([0, 1, 2, 1], [0, 1, 2, 0])
     assert "| b | 2 | 1 | 50.00% |" in results.per_class_markdown(targets, torch.tensor([0, 1, 2, 0]), "abc")
 
 
@@ -86,3 +87,39 @@ def test_index_says_which_profile_and_device_made_it(tmp_path):
     runs = {"vgg16": make_history()}
     page = report.index_html(runs, {}, "now")
     assert "<b>quick</b>" in page and "CPU: test" in page and "not the full recipe" in page
+
+
+def test_results_say_how_the_figure_was_chosen_how_far_to_trust_it_and_what_data_made_it():
+    history = make_history()
+    history.info.update(test_images=3000, data={"layout": "image folder", "encoding": "JPEG"})
+    table = results.results_markdown(history, "vgg16")
+    assert "| test accuracy | 70.00% (95% interval 68.3–71.6%) | 93.00% |" in table
+    assert "final epoch's, not the best epoch's" in table and "JPEG re-encoding of CIFAR-10" in table
+    history.info["data"] = {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}
+    assert "JPEG" not in results.results_markdown(history, "vgg16")
+
+
+def test_another_class_subset_is_not_compared_with_the_reference(tmp_path):
+    history = make_history()
+    history.info["classes"] = ["cat", "dog"]
+    table = results.results_markdown(history, "vgg16")
+    assert "reference" not in table.splitlines()[0] and "93.00%" not in table and "no reference run" in table
+    assert "reference lab reported" not in results.conclusion_markdown(history, "vgg16")
+    page = report.index_html({"vgg16": history}, {}, "now")
+    assert "on 2 CIFAR-10 classes" in page and "VGG16: reference" not in page and "cat/dog test split" in page
+    history.info["classes"] = list(lab.LAB_CLASSES)
+    assert "93.00%" in results.results_markdown(history, "vgg16")
+
+
+def test_the_seed_summary_places_the_reference_within_two_standard_deviations_or_not():
+    histories = [make_history(accs=((0.99, acc),)) for acc in (0.92, 0.93, 0.94)]
+    for seed, history in enumerate(histories):
+        history.info["seed"] = seed
+    summary = results.seed_summary(histories, lab.LABS["vgg16"])
+    assert summary["test_acc"]["mean"] == pytest.approx(0.93) and summary["test_acc"]["std"] == pytest.approx(0.01)
+    assert summary["reference_within_2_std"] is True
+    table = results.seed_table_markdown(summary, lab.LABS["vgg16"])
+    assert "| 2 | 99.00% | 94.00% | 10.0 s |" in table and "| mean ± std | 99.00% ± 0.00% | 93.00% ± 1.00% |" in table
+    assert "inside the seeds' mean ± 2 standard deviations" in table
+    one = results.seed_summary(histories[:1], lab.LABS["vgg16"])
+    assert one["test_acc"]["std"] is None and "reference_within_2_std" not in one
