@@ -68,7 +68,8 @@ def _seed_list(text: str) -> tuple[int, ...]:
 
 # Notebook parameters that are numbers, with the parser of the train option of the same name.
 # (The seed goes to the recipe, which checks it for both commands.)
-_REPORT_NUMBERS = {"epochs": _positive_int, "batch_size": _positive_int, "lr": _positive_float, "per_class": _positive_int}
+_REPORT_NUMBERS = {"epochs": _positive_int, "batch_size": _positive_int, "lr": _positive_float, "per_class": _positive_int,
+                   "val_per_class": _positive_int}  # fmt: skip
 
 
 def _add_precision_options(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--per-class", type=_positive_int, default=None, help="training images per class (default: all)")
     train.add_argument("--test-per-class", type=_positive_int, default=None, help="test images per class (default: all)")
+    train.add_argument(
+        "--val-per-class", type=_positive_int, default=None,
+        help="hold out the last N training images of each class as a validation split, measured every epoch, so "
+        "choices need not look at the test split (default: no hold-out)",
+    )  # fmt: skip
     train.add_argument("--batch-size", type=_positive_int, default=None, help=f"training batch size (default: {default.batch_size})")
     train.add_argument("--eval-batch-size", type=_positive_int, default=None, help=f"test batch size (default: {default.eval_batch_size})")
     train.add_argument("--lr", type=_positive_float, default=None, help=f"SGD learning rate (default: {default.lr:g})")
@@ -408,7 +414,7 @@ def run_train(args: argparse.Namespace) -> int:
           "; options you pass win over it", flush=True)  # fmt: skip
     chosen = recipe(
         args.model, profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
-        test_per_class=args.test_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
+        test_per_class=args.test_per_class, val_per_class=args.val_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
         lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,
         torch_compile=args.compile,

@@ -540,6 +540,30 @@ def load_split(
     return Split(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)), classes, split, _source(layout, sources))
 
 
+def hold_out(split: Split, per_class: int) -> tuple[Split, Split]:
+    """The last ``per_class`` images of each class as a validation split, and the rest to train on.
+
+    The last ones, so the training images are the first of each class, as with a
+    per-class limit; the same images on every machine.
+    """
+    keep, held = [], []
+    for label in range(len(split.classes)):
+        rows = torch.nonzero(split.labels == label).flatten()
+        if len(rows) <= per_class:
+            raise DataError(
+                f"class {split.classes[label]!r} has {len(rows)} training images, too few to hold out {per_class} "
+                "for validation and train on the rest; hold out fewer"
+            )
+        keep.append(rows[:-per_class])
+        held.append(rows[-per_class:])
+    keep, held = torch.cat(keep), torch.cat(held)
+
+    def subset(rows: Tensor, name: str) -> Split:
+        return Split(split.images[rows], split.labels[rows], split.classes, name, split.source)
+
+    return subset(keep, split.name), subset(held, "validation")
+
+
 def _source(layout: str, sources: Sequence[os.DirEntry | Path]) -> dict[str, str]:
     if layout == "archive":
         return {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}

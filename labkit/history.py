@@ -10,6 +10,7 @@ from typing import Any
 from .files import atomic_write_text, json_text
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+VALIDATION = ("val_loss", "val_acc")  # only in runs that hold out a validation split
 
 
 @dataclass
@@ -26,6 +27,8 @@ class History:
     test_loss: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
 
@@ -33,8 +36,13 @@ class History:
         missing = set(METRICS) - set(metrics)
         if missing:
             raise ValueError(f"missing metrics for epoch {epoch}: {sorted(missing)}")
+        validation = [name for name in VALIDATION if name in metrics]
+        if validation and len(validation) != len(VALIDATION):
+            raise ValueError(f"epoch {epoch}: validation metrics come as a pair, {' and '.join(VALIDATION)}")
+        if self.epochs and bool(validation) != bool(self.val_acc):
+            raise ValueError(f"epoch {epoch}: every epoch of a run has validation metrics, or none does")
         self.epochs.append(epoch)
-        for name in METRICS:
+        for name in (*METRICS, *validation):
             getattr(self, name).append(float(metrics[name]))
 
     @property
@@ -46,16 +54,17 @@ class History:
         """The last epoch's metrics and the total time."""
         if not self.epochs:
             raise ValueError("the history is empty: no epoch has finished")
-        last = {name: getattr(self, name)[-1] for name in METRICS if name != "seconds"}
+        last = {name: getattr(self, name)[-1] for name in (*METRICS, *VALIDATION) if name != "seconds" and getattr(self, name)}
         return {"epochs": self.epochs[-1], **last, "total_seconds": self.total_seconds}
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in ("epochs", *METRICS)}
+        data.update({name: getattr(self, name) for name in VALIDATION if getattr(self, name)})
         return {**data, "info": dict(self.info), "finished": self.finished, "total_seconds": self.total_seconds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "History":
-        known = {name: data[name] for name in ("epochs", *METRICS, "info", "finished") if name in data}
+        known = {name: data[name] for name in ("epochs", *METRICS, *VALIDATION, "info", "finished") if name in data}
         return cls(**known)
 
     def save(self, path: str | os.PathLike) -> None:

@@ -154,6 +154,7 @@ class Recipe:
     channels_last: bool | None = None
     per_class: int | None = None
     test_per_class: int | None = None
+    val_per_class: int | None = None  # training images per class held out for validation; None: no hold-out
     seed: int = 0
     eval_batch_size: int = 512
     workers: int = 0
@@ -184,6 +185,15 @@ class Recipe:
             raise ValueError(f"unknown input path {self.input_path!r}; use one of {', '.join(INPUT_PATHS)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {self.seed!r}")
+        if self.val_per_class is not None:
+            if isinstance(self.val_per_class, bool) or not isinstance(self.val_per_class, int) or self.val_per_class < 1:
+                raise ValueError(f"val per class must be a whole number of images of at least 1, got {self.val_per_class!r}")
+            kept = self.per_class or TRAIN_PER_CLASS
+            if self.val_per_class >= kept:
+                raise ValueError(
+                    f"holding out {self.val_per_class} of {kept} training images per class leaves none to train on; "
+                    f"hold out fewer than {kept}"
+                )
         if self.workers < 0:
             raise ValueError(f"workers must not be negative, got {self.workers}")
         if self.profile not in PROFILES:  # an unknown profile name is an error here, not in a report later

@@ -33,6 +33,9 @@ def training_curves(history: History, title: str | None = None) -> Figure:
     loss_axes.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     acc_axes.plot(epochs, [100 * a for a in history.train_acc], "o-", label="train")
     acc_axes.plot(epochs, [100 * a for a in history.test_acc], "s-", label="test")
+    if history.val_acc:  # a held-out part of the training split
+        loss_axes.plot(epochs, history.val_loss, "^--", label="validation")
+        acc_axes.plot(epochs, [100 * a for a in history.val_acc], "^--", label="validation")
     acc_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for axes in (loss_axes, acc_axes):
         axes.grid(alpha=0.3)

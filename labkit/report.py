@@ -31,7 +31,7 @@ from .lab import (
 )
 
 # Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
-RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "classes", "bf16")
+RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "val_per_class", "classes", "bf16")
 
 
 class NotebookFailed(RuntimeError):

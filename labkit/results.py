@@ -79,6 +79,8 @@ def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, s
     return [
         ("train accuracy", _percent(final["train_acc"]), _percent(ref.train_acc if ref else None)),
         ("test accuracy", _with_interval(history), _percent(ref.test_acc if ref else None)),
+        *([("validation accuracy", f"{_percent(final['val_acc'])} ({info.get('val_images', 0):,} held-out training images)", "—")]
+          if "val_acc" in final else []),
         ("train loss", f"{final['train_loss']:.4f}", "—"),
         ("test loss", f"{final['test_loss']:.4f}", "—"),
         ("epochs", str(final["epochs"]), str(lab.recipe.epochs) if lab else "—"),
@@ -97,6 +99,13 @@ def reading_notes(history: History) -> list[str]:
         "Accuracies are the final epoch's, not the best epoch's: picking the best epoch by its test accuracy "
         "would tune on the test split (the reference lab does not say how it chose its figures)."
     ]
+    if history.val_acc:
+        best = max(range(len(history.val_acc)), key=history.val_acc.__getitem__)
+        notes.append(
+            f"Validation accuracy, on {history.info.get('val_images', 0):,} training images held out of training, "
+            f"peaked at epoch {history.epochs[best]} ({_percent(history.val_acc[best])}): the epoch to choose without "
+            "looking at the test split."
+        )
     interval = test_interval(history)
     if interval:
         notes.append(
@@ -317,6 +326,8 @@ def recipe_markdown(recipe: Recipe, device: str = "auto") -> str:
         ("profile", f"{recipe.profile} ({get_profile(recipe.profile).describe()})"),
         ("training images", images(recipe.per_class, TRAIN_PER_CLASS)),
         ("test images", images(recipe.test_per_class, TEST_PER_CLASS)),
+        ("validation", f"the last {recipe.val_per_class:,} training images of each class, held out of training"
+                       if recipe.val_per_class else "none (no hold-out)"),
         ("epochs", str(recipe.epochs)),
         ("batch size", str(recipe.batch_size)),
         ("optimiser", f"SGD, lr {recipe.lr:g}, momentum {recipe.momentum:g}, weight decay {recipe.weight_decay:g}"),

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from . import provenance
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import Split
+from .data import Split, hold_out
 from .device import autocast, device_name, device_settings, memory_format, tf32_note
 from .history import History
 from .lab import CHANGEABLE_ON_RESUME, VGG16, Recipe
@@ -241,7 +241,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 # history out of two different runs (lab.CHANGEABLE_ON_RESUME may change on request).
 RESUME_MUST_MATCH = (
     "model", "classes", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "bf16",
-    "per_class", "test_per_class", "seed",
+    "per_class", "test_per_class", "val_per_class", "seed",
 )  # fmt: skip
 
 
@@ -323,11 +323,16 @@ def fit(
     device, bf16, channels_last = device_settings(device, recipe.bf16, recipe.channels_last)
     model.to(device=device, memory_format=memory_format(channels_last))
     optimizer = make_optimizer(model, recipe)
+    # A held-out validation split is for choosing (epochs, settings) without looking at the test split.
+    val = None
+    if recipe.val_per_class:
+        train, val = hold_out(train, recipe.val_per_class)
 
     run_info = {
         **recipe.to_dict(),
         "classes": list(train.classes),
         "train_images": len(train),
+        "val_images": len(val) if val is not None else 0,
         "test_images": len(test),
         "parameters": count_parameters(model),
         "device": str(device),
@@ -362,6 +367,7 @@ def fit(
 
     train_loader = loader(train, recipe.batch_size, True)
     test_loader = loader(test, recipe.eval_batch_size, False)
+    val_loader = loader(val, recipe.eval_batch_size, False) if val is not None else None
     # The compiled wrapper runs the steps; checkpoints hold the plain model's weights.
     runner = torch.compile(model) if recipe.torch_compile else model
     evaluation = None
@@ -371,10 +377,14 @@ def fit(
         train_loader.set_epoch(epoch)
         train_loss, train_acc = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
         evaluation = evaluate(runner, test_loader, device, bf16)
+        validation = {}
+        if val_loader is not None:
+            held_out = evaluate(runner, val_loader, device, bf16)
+            validation = {"val_loss": held_out.loss, "val_acc": held_out.accuracy}
         seconds = time.perf_counter() - start
         history.append(
             epoch, train_loss=train_loss, train_acc=train_acc,
-            test_loss=evaluation.loss, test_acc=evaluation.accuracy, seconds=seconds,
+            test_loss=evaluation.loss, test_acc=evaluation.accuracy, seconds=seconds, **validation,
         )  # fmt: skip
         history.finished = epoch == epochs
         history.info["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -390,9 +400,10 @@ def fit(
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if log:
+            held = f"  val acc {validation['val_acc']:6.2%}" if validation else ""
             log(
                 f"epoch {epoch:>2}/{epochs}  train loss {train_loss:.4f} acc {train_acc:6.2%}  "
-                f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}  {seconds:6.1f} s"
+                f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}{held}  {seconds:6.1f} s"
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs
     if evaluation is None:  # resumed a finished checkpoint: test its weights again

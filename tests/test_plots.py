@@ -47,6 +47,13 @@ def test_training_curves_plot_every_epoch_for_train_and_test(history):
     assert list(loss_axes.lines[0].get_xdata()) == [1, 2, 3]
 
 
+def test_a_held_out_validation_split_gets_its_own_curves(history):
+    history.val_loss, history.val_acc = [1.0, 0.8, 0.7], [0.4, 0.6, 0.7]
+    loss_axes, acc_axes = plots.training_curves(history).axes
+    assert [line.get_label() for line in acc_axes.lines] == ["train", "test", "validation"]
+    assert list(acc_axes.lines[2].get_ydata()) == pytest.approx([40, 60, 70])
+
+
 def test_prediction_grid_marks_mistakes(predictions):
     images, targets, predicted = predictions
     figure = plots.prediction_grid(images, targets, predicted, ["a", "b", "c"], count=6, columns=3)

@@ -123,3 +123,13 @@ def test_the_seed_summary_places_the_reference_within_two_standard_deviations_or
     assert "inside the seeds' mean ± 2 standard deviations" in table
     one = results.seed_summary(histories[:1], lab.LABS["vgg16"])
     assert one["test_acc"]["std"] is None and "reference_within_2_std" not in one
+
+
+def test_a_validation_hold_out_is_reported_with_the_epoch_it_would_choose():
+    history = make_history(accs=((0.6, 0.55), (0.9, 0.7)))
+    history.val_loss, history.val_acc = [0.9, 1.0], [0.66, 0.61]
+    history.info.update(val_images=300, val_per_class=100)
+    table = results.results_markdown(history, "vgg16")
+    assert "| validation accuracy | 61.00% (300 held-out training images) | — |" in table
+    assert "peaked at epoch 1 (66.00%)" in table
+    assert "the last 100 training images of each class" in results.recipe_markdown(lab.recipe("vgg16", "quick", val_per_class=100), "cpu")

@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -306,3 +307,42 @@ def test_a_finished_runs_checkpoint_keeps_the_weights_only_unless_asked(tmp_path
     fit(tiny_vgg(), random_split(48), random_split(24, seed=1, name="test"), tiny_recipe(),
         checkpoint=tmp_path / "full.pt", keep_optimizer_state=True)  # fmt: skip
     assert "optimizer" in load_checkpoint(tmp_path / "full.pt")
+
+
+def test_a_validation_hold_out_leaves_training_and_is_measured_every_epoch():
+    from labkit.data import hold_out
+
+    train_split = random_split(48)  # 16 images per class, labels 0,1,2,0,1,2,...
+    kept, held = hold_out(train_split, 4)
+    assert (len(kept), len(held), held.name) == (36, 12, "validation")
+    assert torch.equal(held.images[:4], train_split.images[torch.arange(36, 48, 3)])  # the last 4 of class a
+    with pytest.raises(ValueError, match="too few to hold out 16"):
+        hold_out(train_split, 16)
+
+    result = fit(tiny_vgg(), train_split, random_split(12, seed=1, name="test"), tiny_recipe(epochs=2, val_per_class=4))
+    history = result.history
+    assert len(history.val_acc) == len(history.val_loss) == 2 and "val_acc" in history.final()
+    assert (history.info["train_images"], history.info["val_images"], history.info["val_per_class"]) == (36, 12, 4)
+    again = History.from_dict(json.loads(json.dumps(history.to_dict())))
+    assert again.val_acc == history.val_acc
+    assert "val_acc" not in fit(tiny_vgg(), train_split, train_split, tiny_recipe()).history.to_dict()
+
+
+def test_validation_metrics_come_in_pairs_for_every_epoch_or_none():
+    history = History()
+    metrics = {"train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.0, "test_acc": 0.5, "seconds": 1.0}
+    with pytest.raises(ValueError, match="come as a pair"):
+        history.append(1, **metrics, val_acc=0.5)
+    history.append(1, **metrics, val_loss=1.0, val_acc=0.5)
+    with pytest.raises(ValueError, match="every epoch of a run has validation metrics, or none"):
+        history.append(2, **metrics)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"val_per_class": 0}, "at least 1"),
+    ({"val_per_class": 1000, "per_class": 1000}, "leaves none to train on; hold out fewer than 1000"),
+    ({"val_per_class": 5000}, "hold out fewer than 5000"),
+])  # fmt: skip
+def test_a_hold_out_that_leaves_nothing_to_train_on_is_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_recipe(**settings)
