@@ -24,7 +24,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # The main job: both lab notebooks headless with papermill, then report/index.html.
-# Profile from $$LABKIT_PROFILE (full, quick, smoke); more options: REPORT_ARGS="-p epochs 3".
+# Profile from $$LABKIT_PROFILE (auto, full, quick, smoke; auto: full on CUDA, else quick);
+# more options: REPORT_ARGS="-p epochs 3" or REPORT_ARGS="--seeds 0,1,2".
 REPORT_ARGS ?=
 report: $(STAMP)
 	$(PY) -m labkit report $(REPORT_ARGS)

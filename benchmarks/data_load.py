@@ -17,7 +17,7 @@ from labkit.data import data_root, load_lab_data
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else ./data)")
+    parser.add_argument("--data", default=None, help="data root (default: $LABKIT_DATA, else $XDG_CACHE_HOME/labkit/data, else ~/.cache/labkit/data)")
     parser.add_argument("--repeats", type=int, default=3, help="cached loads to time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="labkit-cache-") as cache:

@@ -426,12 +426,16 @@ onto the same cores, and between turns they would prefetch while the other paths
 reference's input work to those paths.
 
 """
+    if any("bf16/fp32" in r.ratios for r in results):
+        additive_note += """ "bf16/fp32" is the ceiling under bf16 autocast over the
+ceiling in fp32, the two timed as turns of the same rounds on models with the same initial weights:
+how much native bf16 speeds up the model step on this device."""
     reference = f"{first.workers} DataLoader workers" if first.workers else "no workers: see below"
     return f"""# Benchmarks
 
 Produced by `{command}` on {first.device_name} (torch {first.torch}); batch {first.batch_size}; bf16
 {"on" if first.bf16 else "off"}, channels_last {"on" if first.channels_last else "off"} (the defaults on
-this device){f"; fp32 work with {first.tf32}" if first.tf32 else ""}.
+this device, unless the command says otherwise){f"; fp32 work with {first.tf32}" if first.tf32 else ""}.
 
 How: the training paths take turns, {per_round} step{"s" if per_round > 1 else ""} each, {first.rounds} turns per
 path, after {first.warmup} untimed warm-up step{"s" if first.warmup != 1 else ""} per path. Each path keeps its own iterator, as in an

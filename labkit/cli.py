@@ -55,7 +55,7 @@ _positive_float = _number(float, 0, strict=True)
 _non_negative_float = _number(float, 0)
 
 
-def _seed_list(text: str) -> tuple[int, ...]:
+def seed_list(text: str) -> tuple[int, ...]:
     """An argparse type: comma-separated, different whole-number seeds."""
     try:
         seeds = tuple(int(part) for part in text.split(",") if part.strip())
@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
     train.add_argument(
         "--download", action=argparse.BooleanOptionalAction, default=None,
-        help="download CIFAR-10 (about 170 MB) into the data root if it is missing there (default: yes, unless "
-        "LABKIT_OFFLINE is set; --download downloads even then, --no-download never does)",
+        help="download CIFAR-10 (about 170 MB) into the data root if it is missing there (default: yes, into the "
+        "default root or an empty folder, unless LABKIT_OFFLINE is set; --download downloads even then, and into a "
+        "named folder holding other files; --no-download never does)",
     )  # fmt: skip
     train.add_argument("--cache-dir", default=None, help="decoded-image cache (default: $LABKIT_CACHE, else ~/.cache/labkit)")
     train.add_argument(
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="papermill parameter for both notebooks, e.g. -p epochs 3 -p device cuda (repeatable)",
     )  # fmt: skip
     report.add_argument(
-        "--seeds", type=_seed_list, default=None, metavar="S1,S2,...",
+        "--seeds", type=seed_list, default=None, metavar="S1,S2,...",
         help="run each notebook once per seed (e.g. 0,1,2) and report every seed's accuracy with their mean and "
         "spread (default: one run, with the recipe's seed or -p seed)",
     )  # fmt: skip
@@ -325,7 +326,7 @@ def _literal(text: str):
 def run_report(args: argparse.Namespace) -> int:
     from .device import resolve_device
     from .lab import choose_profile
-    from .report import NotebookFailed, absolute_data_root, build_report, check_parameters
+    from .report import RECIPE_PARAMETERS, NotebookFailed, absolute_data_root, build_report, check_parameters
 
     # papermill streams each cell's output through its logger: show it live.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -352,7 +353,8 @@ def run_report(args: argparse.Namespace) -> int:
           + (f"; your parameters, which win over the profile: {', '.join(f'{k}={v!r}' for k, v in passed.items())}"
              if passed else ""), flush=True)  # fmt: skip
     if profile.name != SMOKE.name:
-        _print_estimates(profile.name, device, len(args.seeds or (None,)))
+        overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
+        _print_estimates(profile.name, device, len(args.seeds or (None,)), overrides)
     parameters["profile"] = profile.name  # the notebooks run what was announced, whatever their own default
     try:
         build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds)
@@ -362,12 +364,12 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_estimates(chosen: str, device, seeds: int = 1) -> None:
+def _print_estimates(chosen: str, device, seeds: int = 1, overrides: dict | None = None) -> None:
     from .device import device_name
     from .report import duration, estimate_seconds
 
     print(f"Estimated training and test time on this machine ({device_name(device)}), from measured step rates:", flush=True)
-    estimate = estimate_seconds((FULL.name, QUICK.name), str(device))
+    estimate = estimate_seconds((FULL.name, QUICK.name), str(device), overrides)
     for name, seconds in estimate.items():
         models = ", ".join(f"{LABS[model].title} {duration(value)}" for model, value in seconds.items())
         total = f"about {duration(sum(seconds.values()))} in all"
@@ -410,8 +412,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     _check_out(args.out, args.resume, args.overwrite, args.data)
     profile, reason = choose_profile(args.profile)
-    print(f"profile {profile.name} ({reason}): {profile.for_model(args.model).describe(args.model) if args.model.lower() in LABS else profile.describe()}"
-          "; options you pass win over it", flush=True)  # fmt: skip
+    model = args.model.lower()
+    print(f"profile {profile.name} ({reason}): {profile.for_model(model).describe(model)}; options you pass win over it",
+          flush=True)  # fmt: skip
     chosen = recipe(
         args.model, profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
         test_per_class=args.test_per_class, val_per_class=args.val_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,

@@ -154,12 +154,20 @@ def _archive_dir(root: Path) -> Path:
     return root if root.name == ARCHIVE_FOLDER else root / ARCHIVE_FOLDER
 
 
-def _download_refusal(download: bool | None) -> tuple[str, str] | None:
-    """Why a missing CIFAR-10 may not be downloaded, and what allows it; None when it may."""
+def _download_refusal(root: Path, download: bool | None) -> tuple[str, str] | None:
+    """Why a missing CIFAR-10 may not be downloaded, and what allows it; None when it may.
+
+    Unasked, labkit downloads only into the default root or a folder that holds
+    nothing yet: a named folder that holds other files is more likely a mistyped
+    root (one level too high, say) than a place to put 340 MB.
+    """
     if download is False:
         return "downloading is turned off (--no-download, or download=False)", "drop --no-download (or download=False)"
     if download is None and offline():
         return f"downloading is turned off by LABKIT_OFFLINE={os.environ['LABKIT_OFFLINE']}", "unset LABKIT_OFFLINE"
+    if download is None and root != default_data_root() and root.is_dir() and any(root.iterdir()):
+        return ("it holds other files, so labkit does not download into it unasked",
+                "pass --download (or download=True)")
     return None
 
 
@@ -177,9 +185,9 @@ def _check_not_half_folder(root: Path) -> None:
 
 def _missing_data(root: Path, reason: str, allow_step: str) -> DataError:
     if root == default_data_root():
-        where = f"data root {root} (the default when neither the data argument nor LABKIT_DATA names one)"
+        where = f"data root {root} (the default when neither --data, the notebooks' data_root nor LABKIT_DATA names one)"
     else:
-        where = f"data root {root} (set by the data argument, else LABKIT_DATA; the default is {default_data_root()})"
+        where = f"data root {root} (set by --data or the notebooks' data_root, else LABKIT_DATA; the default is {default_data_root()})"
     if root.exists():
         what = f"has the wrong layout: it holds neither {ARCHIVE_FOLDER}/ nor train/ and test/"
     else:
@@ -221,6 +229,8 @@ def download_cifar10(root: str | os.PathLike) -> Path:
     interrupted or damaged download never leaves a folder that looks complete.
     """
     target = _archive_dir(Path(root))
+    for stale in target.parent.glob(".labkit-download-*"):  # left by a download that was killed outright
+        shutil.rmtree(stale, ignore_errors=True)
     print(
         f"labkit: downloading CIFAR-10 (about {CIFAR10_MEGABYTES} MB) from {CIFAR10_URL} into {target}", flush=True
     )
@@ -237,15 +247,15 @@ def download_cifar10(root: str | os.PathLike) -> Path:
             _fetch(staging)
             _check_extracted(staging / ARCHIVE_FOLDER)
         except DataError as error:
+            retry = "run again once the cause is fixed (internet access, disk space)"
             raise DataError(
-                f"downloading CIFAR-10 from {CIFAR10_URL} failed: {error}. "
-                + _remedies(target.parent, "run again with internet access")
+                f"downloading CIFAR-10 from {CIFAR10_URL} failed: {error}. " + _remedies(target.parent, retry)
             ) from error
         try:
             (staging / ARCHIVE_FOLDER).rename(target)
-        except OSError:
+        except OSError as error:
             if not target.is_dir():  # else another process has just put it there
-                raise
+                raise DataError(f"cannot move the downloaded archive into place as {target}: {error}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -509,7 +519,7 @@ def load_split(
     layout = _layout(root)
     if layout == "none":
         _check_not_half_folder(root)
-        refusal = _download_refusal(download)
+        refusal = _download_refusal(root, download)
         if refusal:
             raise _missing_data(root, *refusal)
         download_cifar10(root)

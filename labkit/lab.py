@@ -1,8 +1,9 @@
 """The lab's definition, in one place: recipes, profiles, reference results, file names.
 
 Everything else (the command line, the notebooks, the report, the GPU check)
-reads the lab's numbers from here; nothing here imports torch, so reading the
-definition costs nothing.
+reads the lab's numbers from here. Nothing here imports torch, so reading the
+definition costs nothing; only choosing the profile automatically asks torch
+whether a CUDA GPU is there.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Scale:
     test_per_class: int | None = None  # None: every test image of each class
 
     def describe(self, model: str) -> str:
-        epochs = self.epochs or LABS[model].recipe.epochs
+        epochs = self.epochs or (LABS[model] if model in LABS else LABS["vgg16"]).recipe.epochs
         train = f"{self.per_class or TRAIN_PER_CLASS:,} training images per class"
         test = "the full test split" if self.test_per_class is None else f"{self.test_per_class:,} test images per class"
         return f"{train}, {epochs} epoch{'s' if epochs != 1 else ''}, {test}"
@@ -122,7 +123,8 @@ def choose_profile(name: str | Profile | None = None) -> tuple[Profile, str]:
     try:
         return PROFILES[chosen], source
     except KeyError:
-        raise ValueError(f"unknown profile {chosen!r}; choose one of {', '.join([AUTO, *PROFILES])}") from None
+        named = "" if name else " (from LABKIT_PROFILE)"
+        raise ValueError(f"unknown profile {chosen!r}{named}; choose one of {', '.join([AUTO, *PROFILES])}") from None
 
 
 def get_profile(name: str | Profile | None = None) -> Profile:
@@ -181,6 +183,11 @@ class Recipe:
             raise ValueError(
                 f"momentum and weight decay must not be negative, got {self.momentum} and {self.weight_decay}"
             )
+        for name in ("bf16", "channels_last"):
+            if not (getattr(self, name) is None or isinstance(getattr(self, name), bool)):
+                raise ValueError(f"{name} must be True, False or None (the device's default), got {getattr(self, name)!r}")
+        if not isinstance(self.torch_compile, bool):
+            raise ValueError(f"torch_compile must be True or False, got {self.torch_compile!r}")
         if self.input_path not in INPUT_PATHS:
             raise ValueError(f"unknown input path {self.input_path!r}; use one of {', '.join(INPUT_PATHS)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:

@@ -27,18 +27,27 @@ def versions() -> dict[str, str]:
     return found
 
 
-def commit() -> str | None:
-    """The labkit source's git commit, with "+changes" when its files differ from it; None outside a checkout."""
-    source = Path(__file__).resolve().parents[1]
+def _git(source: Path, *arguments: str) -> str | None:
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        status = subprocess.run(["git", "status", "--porcelain", "--", "labkit"], cwd=source, capture_output=True,
-                                text=True, timeout=10)  # fmt: skip
+        done = subprocess.run(["git", *arguments], cwd=source, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def commit() -> str | None:
+    """The labkit source's git commit, with "+changes" when its files differ from it.
+
+    None unless this package's own folder is tracked in a checkout (an installed
+    copy inside some other repository must not report that repository's commit).
+    """
+    source = Path(__file__).resolve().parents[1]
+    top = _git(source, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != source or _git(source, "ls-files", "--error-unmatch", "labkit/__init__.py") is None:
+        return None
+    head = _git(source, "rev-parse", "HEAD")
+    changes = _git(source, "status", "--porcelain", "--", "labkit")
+    return None if head is None else head + ("+changes" if changes else "")
 
 
 def data_record(train: Split, test: Split) -> dict[str, str]:

@@ -30,6 +30,7 @@ from .lab import (
     title,
 )
 
+SEEDS_FOLDER = "seeds"  # in a report with several seeds: the other seeds' executed notebooks
 # Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
 RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "val_per_class", "classes", "bf16")
 
@@ -38,13 +39,17 @@ class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook and the cell."""
 
 
-def estimate_seconds(profiles: tuple[str, ...], device_name: str = "auto") -> dict[str, dict[str, float]]:
+def estimate_seconds(
+    profiles: tuple[str, ...], device_name: str = "auto", overrides: dict[str, Any] | None = None
+) -> dict[str, dict[str, float]]:
     """Seconds of training and testing each profile's runs would take here, from measured rates.
 
-    One short measurement per model (a few training steps and test batches at the
-    device's default precision): enough to tell minutes from hours, not a benchmark.
-    Start-up, data loading and figures are not included.
+    One short measurement per model (a few training steps and test batches of 64
+    at the run's precision): enough to tell minutes from hours, not a benchmark.
+    ``overrides`` are the recipe settings passed with the profile (epochs, classes,
+    bf16, ...). Start-up, data loading and figures are not included.
     """
+    overrides = overrides or {}
     import torch
 
     from .bench import evaluation_rate, step_rate
@@ -52,7 +57,7 @@ def estimate_seconds(profiles: tuple[str, ...], device_name: str = "auto") -> di
     from .lab import recipe
     from .models import build
 
-    device, bf16, channels_last = device_settings(device_name)
+    device, bf16, channels_last = device_settings(device_name, overrides.get("bf16"))
     rates = {}
     for model in LABS:
         torch.manual_seed(0)
@@ -64,9 +69,9 @@ def estimate_seconds(profiles: tuple[str, ...], device_name: str = "auto") -> di
     for profile in profiles:
         estimate[profile] = {}
         for model, (train_rate, test_rate) in rates.items():
-            chosen = recipe(model, profile)
+            chosen = recipe(model, profile, **overrides)
             classes = len(chosen.classes)
-            train_images = classes * (chosen.per_class or TRAIN_PER_CLASS)
+            train_images = classes * (chosen.per_class or TRAIN_PER_CLASS)  # (a validation hold-out costs as much)
             test_images = classes * (chosen.test_per_class or TEST_PER_CLASS)
             estimate[profile][model] = chosen.epochs * (train_images / train_rate + test_images / test_rate)
     return estimate
@@ -159,8 +164,8 @@ def _swap_in(staging: Path, report_dir: Path) -> None:
     previous = old / report_dir.name
     if previous.exists():
         # Keep files the report command does not make (benchmarks.md, notes).
-        for leftover in previous.iterdir():
-            if not (report_dir / leftover.name).exists():
+        for leftover in previous.iterdir():  # (an older report's seeds are not this one's)
+            if leftover.name != SEEDS_FOLDER and not (report_dir / leftover.name).exists():
                 leftover.rename(report_dir / leftover.name)
     shutil.rmtree(old)
 
@@ -199,7 +204,6 @@ def build_report(
         shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
 
 
-SEEDS_FOLDER = "seeds"
 
 
 def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds) -> Path:
@@ -313,7 +317,8 @@ def index_html(
             for m in models
         )
         body_rows.append(f"<tr><th>{html.escape(quantity)}</th>{cells}</tr>")
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in reading_notes(next(iter(runs.values()))))
+    every_note = dict.fromkeys(note for history in runs.values() for note in reading_notes(history))  # in order, once
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in every_note)
     extra = ""
     if seed_runs:
         seeds = ", ".join(str(h.info.get("seed")) for h in next(iter(seed_runs.values())))

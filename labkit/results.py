@@ -99,18 +99,19 @@ def reading_notes(history: History) -> list[str]:
         "Accuracies are the final epoch's, not the best epoch's: picking the best epoch by its test accuracy "
         "would tune on the test split (the reference lab does not say how it chose its figures)."
     ]
+    name = title(str(history.info.get("model", "")))
     if history.val_acc:
         best = max(range(len(history.val_acc)), key=history.val_acc.__getitem__)
         notes.append(
-            f"Validation accuracy, on {history.info.get('val_images', 0):,} training images held out of training, "
+            f"{name}'s validation accuracy, on {history.info.get('val_images', 0):,} training images held out of training, "
             f"peaked at epoch {history.epochs[best]} ({_percent(history.val_acc[best])}): the epoch to choose without "
             "looking at the test split."
         )
     interval = test_interval(history)
     if interval:
         notes.append(
-            f"The 95% interval is the binomial one for {history.info['test_images']:,} test images: the spread "
-            "the test set alone allows; a run with another seed varies on top of it."
+            f"{name}'s 95% interval is the binomial one for its {history.info['test_images']:,} test images: the "
+            "spread the test set alone allows; a run with another seed varies on top of it."
         )
     if is_jpeg_reencoding(history.info):
         notes.append(
@@ -126,8 +127,12 @@ def results_markdown(history: History, model: str) -> str:
     if lab is None:
         lines = ["| | this run |", "|---|---|"]
         lines += [f"| {name} | {mine} |" for name, mine, _ in comparison_rows(history, None)]
-        notes = [f"The classes ({', '.join(history.info.get('classes', []))}) are not the lab's, so there is no "
-                 "reference run to compare with.", *reading_notes(history)]  # fmt: skip
+        if model.lower() in LABS:
+            missing = (f"The classes ({', '.join(history.info.get('classes', []))}) are not the lab's, so there is no "
+                       "reference run to compare with.")  # fmt: skip
+        else:
+            missing = f"The reference lab has no run of {title(model)} to compare with."
+        notes = [missing, *reading_notes(history)]
     else:
         lines = ["| | this run | reference lab |", "|---|---|---|"]
         lines += [f"| {name} | {mine} | {theirs} |" for name, mine, theirs in comparison_rows(history, lab)]
@@ -164,10 +169,10 @@ def seed_table_markdown(summary: dict, lab: Lab | None) -> str:
         part = summary[key]
         return show(part["mean"]) + (f" ± {show(part['std'])}" if part["std"] is not None else "")
 
-    lines.append(f"| mean ± std | {spread('train_acc', _points)} | {spread('test_acc', _points)} | "
+    lines.append(f"| mean ± std | {spread('train_acc', _percent)} | {spread('test_acc', _percent)} | "
                  f"{spread('seconds', lambda v: f'{v:.1f} s')} |")  # fmt: skip
-    lines.append(f"| min–max | {_points(summary['train_acc']['min'])}–{_points(summary['train_acc']['max'])} | "
-                 f"{_points(summary['test_acc']['min'])}–{_points(summary['test_acc']['max'])} | "
+    lines.append(f"| min–max | {_percent(summary['train_acc']['min'])}–{_percent(summary['train_acc']['max'])} | "
+                 f"{_percent(summary['test_acc']['min'])}–{_percent(summary['test_acc']['max'])} | "
                  f"{summary['seconds']['min']:.1f}–{summary['seconds']['max']:.1f} s |")  # fmt: skip
     if lab is not None:
         verdict = summary.get("reference_within_2_std")
@@ -176,10 +181,6 @@ def seed_table_markdown(summary: dict, lab: Lab | None) -> str:
         lines.append(f"Reference test accuracy {_percent(lab.reference.test_acc)}: {said}"
                      + (" the seeds' mean ± 2 standard deviations." if verdict is not None else "."))  # fmt: skip
     return "\n".join(lines)
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:.2f}%"
 
 
 def paired_test_markdown(first: str, second: str, test) -> str:
@@ -221,8 +222,16 @@ def conclusion_markdown(history: History, model: str, other: History | None = No
         run += (
             f" The reference lab reported {100 * reference.test_acc:.1f}% test accuracy after {lab.recipe.epochs} "
             f"epochs in {reference.seconds:.0f} s: this run is {abs(difference):.1f} points "
-            f"{'above' if difference >= 0 else 'below'} it."
+            f"{'above' if difference >= 0 else 'below'} it"
+            + (" (on a JPEG re-encoding of CIFAR-10, not the original pixels)." if is_jpeg_reencoding(info) else ".")
         )
+        interval = test_interval(history)
+        if interval and not interval[0] <= reference.test_acc <= interval[1]:
+            run += (f" The reference lies outside this run's 95% interval ({100 * interval[0]:.1f}–"
+                    f"{100 * interval[1]:.1f}%): more than the test set's own sampling error.")  # fmt: skip
+        elif interval:
+            run += (f" The reference lies inside this run's 95% interval ({100 * interval[0]:.1f}–"
+                    f"{100 * interval[1]:.1f}%): the test set alone cannot tell the two apart.")  # fmt: skip
         if info.get("profile") != "full":
             run += (
                 " This run used a reduced profile (fewer images and epochs), so the gap says how much of the "

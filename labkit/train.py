@@ -251,12 +251,21 @@ def _resume(
     # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
     state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
+    # A key an older checkpoint lacks has its default then (no hold-out, for val_per_class).
     differing = [
-        key for key in RESUME_MUST_MATCH if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
+        key for key in RESUME_MUST_MATCH
+        if key in info and (key in saved or key == "val_per_class") and _listify(saved.get(key)) != _listify(info[key])
     ]
     refused = [key for key in differing if key not in allow_changes]
     if refused:
-        named = "; ".join(f"{key} {saved[key]!r}, not {info[key]!r}" for key in refused)
+        named = "; ".join(f"{key} {saved.get(key)!r}, not {info[key]!r}" for key in refused)
+        hints = []  # the defaults (profile, precision) may differ from when the run started, or on another machine
+        if saved.get("profile") not in (None, info.get("profile")):
+            hints.append(f"--profile {saved['profile']}")
+        if "bf16" in refused:
+            hints.append("--bf16" if saved["bf16"] else "--no-bf16")
+        if hints:
+            named += f" (it was started with {' and '.join(hints)})"
         raise CheckpointError(
             f"checkpoint {path} belongs to a run with {named}; resume with the checkpoint's settings"
             + (" (or --allow-change for " + ", ".join(k for k in refused if k in CHANGEABLE_ON_RESUME) + ")"

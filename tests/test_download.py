@@ -197,3 +197,25 @@ def test_train_command_downloads_then_no_download_exits_2_without_data(served, t
     error = capsys.readouterr().err
     assert "--no-download" in error and "LABKIT_DATA" in error and "Traceback" not in error
     assert not (tmp_path / "empty" / "labkit" / "data").exists()
+
+
+def test_a_named_folder_holding_other_files_is_not_downloaded_into_unasked(served, tmp_path, monkeypatch):
+    # LABKIT_DATA one level too high, say: the layout error, not 340 MB beside the real data.
+    elsewhere = tmp_path / "shared"
+    (elsewhere / "cifar10-jpg").mkdir(parents=True)
+    monkeypatch.setenv("LABKIT_DATA", str(elsewhere))
+    with pytest.raises(DataError, match="holds other files, so labkit does not download into it unasked.*--download"):
+        load_lab_data()
+    assert [path.name for path in elsewhere.iterdir()] == ["cifar10-jpg"] and not served.requests
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("LABKIT_DATA", str(empty))
+    assert len(load_split("test")) == 3 * PER_CLASS["test"]  # an empty (or missing) folder is a place to download to
+
+
+def test_a_killed_download_s_leftovers_are_removed_by_the_next(served):
+    leftover = served.root / ".labkit-download-killed"
+    leftover.mkdir(parents=True)
+    (leftover / "cifar-10-python.tar.gz").write_bytes(b"half")
+    load_split("test")
+    assert sorted(path.name for path in served.root.iterdir()) == [ARCHIVE_FOLDER]

@@ -64,3 +64,13 @@ def test_an_empty_wheel_folder_says_how_to_fill_it(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(sys, "argv", ["install_wheels.py", str(tmp_path), str(tmp_path / "site")])
     assert install_wheels.main() == 2
     assert "gpu_prepare.sh" in capsys.readouterr().err
+
+
+@pytest.mark.shared_data
+def test_the_precision_script_compares_fp32_and_bf16_runs_and_the_same_weights(shared_data, tmp_path):
+    out = tmp_path / "precision.json"
+    subprocess.run([sys.executable, "benchmarks/precision.py", "--models", "vgg16", "--seeds", "0", "--profile", "smoke",
+                    "--data", str(shared_data), "--json", str(out)], check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+    (row,) = json.loads(out.read_text())
+    assert (row["model"], row["seed"]) == ("vgg16", 0)
+    assert all(0 <= row[key] <= 1 for key in ("fp32", "bf16", "fp32_weights_in_bf16"))

@@ -125,8 +125,14 @@ def test_no_module_imports_another_modules_private_names():
 
 def test_the_lab_definition_imports_nothing_heavy():
     # labkit.lab is read by the command line's --help and by every module: it must stay cheap.
-    # (torch is imported inside the one function that asks whether CUDA is there.)
+    # torch only inside the one function that asks whether a CUDA GPU is there.
     tree = ast.parse((PACKAGE / "lab.py").read_text())
-    modules = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
-    assert modules <= {"__future__", "math", "os", "dataclasses", "typing"}, modules
+
+    def imported(nodes) -> set[str]:
+        names = {alias.name.split(".")[0] for node in nodes if isinstance(node, ast.Import) for alias in node.names}
+        return names | {node.module.split(".")[0] for node in nodes if isinstance(node, ast.ImportFrom) and node.module}
+
+    cuda_check = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "_cuda_available")
+    elsewhere = [node for node in ast.walk(tree) if node not in set(ast.walk(cuda_check))]
+    assert imported(elsewhere) <= {"__future__", "math", "os", "dataclasses", "typing"}, imported(elsewhere)
+    assert imported(ast.walk(cuda_check)) == {"torch"}

@@ -95,6 +95,8 @@ def test_results_say_how_the_figure_was_chosen_how_far_to_trust_it_and_what_data
     table = results.results_markdown(history, "vgg16")
     assert "| test accuracy | 70.00% (95% interval 68.3–71.6%) | 93.00% |" in table
     assert "final epoch's, not the best epoch's" in table and "JPEG re-encoding of CIFAR-10" in table
+    conclusion = results.conclusion_markdown(history, "vgg16")
+    assert "(on a JPEG re-encoding of CIFAR-10" in conclusion and "outside this run's 95% interval (68.3–71.6%)" in conclusion
     history.info["data"] = {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}
     assert "JPEG" not in results.results_markdown(history, "vgg16")
 
