@@ -73,4 +73,5 @@ def test_the_precision_script_compares_fp32_and_bf16_runs_and_the_same_weights(s
                     "--data", str(shared_data), "--json", str(out)], check=True, cwd=ROOT, capture_output=True)  # fmt: skip
     (row,) = json.loads(out.read_text())
     assert (row["model"], row["seed"]) == ("vgg16", 0)
-    assert all(0 <= row[key] <= 1 for key in ("fp32", "bf16", "fp32_weights_in_bf16"))
+    assert all(0 <= row[key] <= 1 for key in ("fp32", "bf16", "same_weights_fp32", "same_weights_bf16"))
+    assert row["same_weights_images"] == 3 * 1000  # the whole test split, not the smoke profile's 10 per class
