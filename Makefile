@@ -37,7 +37,7 @@ LAB_NOTEBOOKS = $(PY) -c 'from labkit.lab import LABS; print(*(lab.notebook for 
 # Re-execute the committed notebooks in place (their stored outputs), e.g. LABKIT_PROFILE=quick make notebooks
 notebooks: $(STAMP)
 	for nb in $$($(LAB_NOTEBOOKS)); do \
-		$(PY) -m papermill --log-output --cwd notebooks notebooks/$$nb notebooks/$$nb || exit 1; done
+		LABKIT_PROGRESS=none $(PY) -m papermill --log-output --cwd notebooks notebooks/$$nb notebooks/$$nb || exit 1; done
 
 # Both labs through the command line instead of the notebooks, into runs/<model> (profile as for make report).
 lab: $(STAMP)

@@ -13,6 +13,8 @@ def pytest_configure(config):
     os.environ.setdefault("LABKIT_PROFILE", "smoke")
     # Tests, and the notebooks nbval runs, never download CIFAR-10; the download tests unset this.
     os.environ["LABKIT_OFFLINE"] = "1"
+    # nbval's notebook runs have no front end for widget progress bars.
+    os.environ.setdefault("LABKIT_PROGRESS", "none")
     # Kernels start in notebooks/, so a relative data root must be made absolute first.
     root = os.environ.get("LABKIT_DATA")
     if root and not os.path.isabs(root):

@@ -14,7 +14,7 @@ PY=${PYTHON:-.venv/bin/python}
 TARGET_PYTHON=${GPU_PYTHON_VERSION:-3.12}
 CARRIED=${GPU_CHECK_CARRIED:-.gpu}
 : "${LABKIT_DATA:?set LABKIT_DATA to a CIFAR-10 image folder (ROOT/train/<class>, ROOT/test/<class>)}"
-PACKAGES=(papermill nbclient nbformat nbconvert ipykernel jupyter_client pyzmq ipython)
+PACKAGES=(papermill nbclient nbformat nbconvert ipykernel jupyter_client pyzmq ipython latex2mathml)
 
 rm -rf "$CARRIED.new" && mkdir -p "$CARRIED.new/wheels"
 folders=$("$PY" -c 'from labkit.lab import LAB_CLASSES; print(*(f"{s}/{c}" for s in ("train", "test") for c in LAB_CLASSES))')

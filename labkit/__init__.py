@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "artefacts", "bench", "checkpoint", "cli", "data", "device", "files", "history", "lab", "loaders", "metrics",
-    "models", "pipeline", "plots", "provenance", "report", "results", "train", "verify",
+    "models", "pages", "pipeline", "plots", "provenance", "report", "results", "train", "verify",
 )  # fmt: skip
 
 

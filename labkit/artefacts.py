@@ -16,6 +16,7 @@ from .data import Split
 from .files import atomic_write_text, json_text
 from .history import History
 from .lab import FIGURE_DPI, FIGURE_FILES, FIGURES, HISTORY, PREDICTIONS
+from .results import reference_lab
 from .train import Evaluation
 
 
@@ -23,7 +24,7 @@ def figures(history: History, evaluation: Evaluation, test_split: Split, title: 
     """The run's figures, keyed by the names in :data:`labkit.lab.FIGURES`."""
     targets, predictions, classes = evaluation.targets, evaluation.predictions, test_split.classes
     made = {
-        "curves": plots.training_curves(history, title=title or history.info.get("model")),
+        "curves": plots.training_curves(history, title=title or history.info.get("model"), reference=reference_lab(history)),
         "predictions": plots.prediction_grid(test_split.images, targets, predictions, classes),
         "confusion": plots.confusion_matrix(targets, predictions, classes),
     }

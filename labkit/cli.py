@@ -212,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--runs-dir", type=Path, default=Path("runs/report"), help="scratch folder for the runs' checkpoints"
     )
+    report.add_argument(
+        "--render-only", action="store_true",
+        help="run nothing: rewrite the report's pages from the files it holds (after labkit bench --markdown "
+        "report/benchmarks.md, or a change to how the pages look)",
+    )  # fmt: skip
 
     bench = _command(
         commands, "bench", run_bench, "measure training speed: model step, fast path, reference path, evaluation",
@@ -328,6 +333,17 @@ def run_report(args: argparse.Namespace) -> int:
     from .lab import choose_profile
     from .report import RECIPE_PARAMETERS, NotebookFailed, absolute_data_root, build_report, check_parameters
 
+    if args.render_only:
+        from .report import rerender
+
+        if args.parameter or args.seeds or args.profile:
+            raise UsageError("--render-only runs nothing, so it takes no -p, --seeds or --profile; drop them, "
+                             "or drop --render-only to run the notebooks")  # fmt: skip
+        try:
+            print(f"labkit report: pages rewritten: {rerender(args.report_dir)}")
+        except FileNotFoundError as error:
+            raise UsageError(str(error)) from None
+        return 0
     # papermill streams each cell's output through its logger: show it live.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parameters = {name: _literal(value) for name, value in args.parameter}

@@ -11,6 +11,8 @@ from .files import atomic_write_text, json_text
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 VALIDATION = ("val_loss", "val_acc")  # only in runs that hold out a validation split
+STRETCHES = ("stretch_end", "stretch_loss")  # absent from runs recorded before they were
+OPTIONAL = (*VALIDATION, *STRETCHES, "test_predicted_counts")  # saved only when recorded
 
 
 @dataclass
@@ -29,6 +31,13 @@ class History:
     seconds: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
+    # The training loss at a finer grain: the mean over each stretch of a few steps, and
+    # where the stretch ends in epochs (1.5: half way through epoch 2).
+    stretch_loss: list[float] = field(default_factory=list)
+    stretch_end: list[float] = field(default_factory=list)
+    # How many test images each class received as the prediction, per epoch: tells an
+    # epoch at chance because every image went to one class from one that merely guessed.
+    test_predicted_counts: list[list[int]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
 
@@ -45,6 +54,12 @@ class History:
         for name in (*METRICS, *validation):
             getattr(self, name).append(float(metrics[name]))
 
+    def add_stretches(self, ends: list[float], losses: list[float]) -> None:
+        if len(ends) != len(losses):
+            raise ValueError(f"{len(ends)} stretch ends for {len(losses)} stretch losses")
+        self.stretch_end += [float(end) for end in ends]
+        self.stretch_loss += [float(loss) for loss in losses]
+
     @property
     def total_seconds(self) -> float:
         """Training time of the run: every epoch's training and test pass."""
@@ -59,12 +74,12 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in ("epochs", *METRICS)}
-        data.update({name: getattr(self, name) for name in VALIDATION if getattr(self, name)})
+        data.update({name: getattr(self, name) for name in OPTIONAL if getattr(self, name)})
         return {**data, "info": dict(self.info), "finished": self.finished, "total_seconds": self.total_seconds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "History":
-        known = {name: data[name] for name in ("epochs", *METRICS, *VALIDATION, "info", "finished") if name in data}
+        known = {name: data[name] for name in ("epochs", *METRICS, *OPTIONAL, "info", "finished") if name in data}
         return cls(**known)
 
     def save(self, path: str | os.PathLike) -> None:

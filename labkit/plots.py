@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .history import History
-from .lab import MEAN, STD
+from .lab import MEAN, STD, Lab
 from .metrics import confusion_counts
 
 # Screen resolution of the figures themselves: keeps notebook outputs small.
@@ -23,25 +23,40 @@ CORRECT_COLOUR = "#1a7f37"
 MISTAKE_COLOUR = "#cf222e"
 
 
-def training_curves(history: History, title: str | None = None) -> Figure:
-    """Loss and accuracy per epoch, training against test."""
+def training_curves(history: History, title: str | None = None, reference: Lab | None = None) -> Figure:
+    """Loss and accuracy per epoch, training against test, with the training loss every few steps between.
+
+    With ``reference``, its published final accuracies are stars at its own epoch
+    count, so a shorter run shows how far it stopped from where the reference ended.
+    """
     figure = Figure(figsize=(10, 3.8), dpi=DPI, layout="constrained")
     loss_axes, acc_axes = figure.subplots(1, 2)
     epochs = history.epochs
-    loss_axes.plot(epochs, history.train_loss, "o-", label="train")
-    loss_axes.plot(epochs, history.test_loss, "s-", label="test")
+    if history.stretch_loss:
+        every = history.info.get("loss_every")
+        label = f"train, every {every} steps" if every else "train, every few steps"
+        loss_axes.plot(history.stretch_end, history.stretch_loss, "-", color="C0", alpha=0.45, linewidth=1, label=label)
+    loss_axes.plot(epochs, history.train_loss, "o-", color="C0", label="train")
+    loss_axes.plot(epochs, history.test_loss, "s-", color="C1", label="test")
     loss_axes.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
-    acc_axes.plot(epochs, [100 * a for a in history.train_acc], "o-", label="train")
-    acc_axes.plot(epochs, [100 * a for a in history.test_acc], "s-", label="test")
+    acc_axes.plot(epochs, [100 * a for a in history.train_acc], "o-", color="C0", label="train")
+    acc_axes.plot(epochs, [100 * a for a in history.test_acc], "s-", color="C1", label="test")
     if history.val_acc:  # a held-out part of the training split
-        loss_axes.plot(epochs, history.val_loss, "^--", label="validation")
-        acc_axes.plot(epochs, [100 * a for a in history.val_acc], "^--", label="validation")
+        loss_axes.plot(epochs, history.val_loss, "^--", color="C2", label="validation")
+        acc_axes.plot(epochs, [100 * a for a in history.val_acc], "^--", color="C2", label="validation")
+    if reference is not None:
+        at = reference.recipe.epochs
+        acc_axes.plot([at], [100 * reference.reference.train_acc], "*", color="C0", markersize=12,
+                      markeredgecolor="black", label=f"reference train ({at} epochs)")  # fmt: skip
+        acc_axes.plot([at], [100 * reference.reference.test_acc], "*", color="C1", markersize=12,
+                      markeredgecolor="black", label=f"reference test ({at} epochs)")  # fmt: skip
     acc_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    last = max([*epochs, reference.recipe.epochs if reference is not None else 0])
     for axes in (loss_axes, acc_axes):
         axes.grid(alpha=0.3)
-        axes.legend()
-        if 0 < len(epochs) <= 20:
-            axes.set_xticks(epochs)
+        axes.legend(fontsize="small")
+        if 0 < last <= 20:
+            axes.set_xticks(range(0 if history.stretch_loss else 1, last + 1))
         else:
             axes.xaxis.get_major_locator().set_params(integer=True)
     if title:
@@ -63,24 +78,28 @@ def _displayable(images: Tensor) -> Tensor:
     return denormalize(images)
 
 
+RIGHT_MARK, WRONG_MARK = "\u2713", "\u2717"  # ✓ and ✗: right and wrong told apart without colour too
+
+
 def prediction_grid(
     images: Tensor,
     targets: Tensor,
     predictions: Tensor,
     classes: Sequence[str],
     count: int = 24,
-    columns: int = 8,
+    columns: int = 6,
 ) -> Figure:
-    """Test images titled with the prediction, and the true class where it is wrong (in red).
+    """Test images titled with a mark and the prediction, and the true class where it is wrong (in red).
 
     ``images`` may be the split's uint8 images or normalised tensors.  The
-    images shown are spread evenly over the split, so every class appears.
+    images shown are spread evenly over the split, so every class appears. Six
+    columns and 10-point titles stay readable when the figure is shown 700 px wide.
     """
     count = min(count, len(images))
     picked = torch.linspace(0, len(images) - 1, count).round().long() if count else torch.zeros(0, dtype=torch.long)
     images, targets, predictions = images[picked], torch.as_tensor(targets)[picked], torch.as_tensor(predictions)[picked]
     rows = max(1, -(-count // columns))
-    figure = Figure(figsize=(1.35 * columns, 1.55 * rows), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(1.6 * columns, 1.95 * rows), dpi=DPI, layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False)
     pictures = _displayable(images)
     for index, axes in enumerate(grid.flat):
@@ -90,8 +109,8 @@ def prediction_grid(
         truth, guess = int(targets[index]), int(predictions[index])
         axes.imshow(pictures[index].permute(1, 2, 0).numpy(), interpolation="nearest")
         right = truth == guess
-        label = classes[guess] if right else f"{classes[guess]}\n(true: {classes[truth]})"
-        axes.set_title(label, fontsize=7, color=CORRECT_COLOUR if right else MISTAKE_COLOUR)
+        label = f"{RIGHT_MARK} {classes[guess]}" if right else f"{WRONG_MARK} {classes[guess]}\n(true: {classes[truth]})"
+        axes.set_title(label, fontsize=10, color=CORRECT_COLOUR if right else MISTAKE_COLOUR)
     return figure
 
 

@@ -31,6 +31,9 @@ from .lab import (
 )
 
 SEEDS_FOLDER = "seeds"  # in a report with several seeds: the other seeds' executed notebooks
+BENCHMARKS = "benchmarks.md"  # written by `labkit bench --markdown`; the report shows it as benchmarks.html
+KEPT_FILES = (BENCHMARKS,)  # files of the previous report that a new one keeps and renders
+RESULTS = "results.json"
 # Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
 RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "val_per_class", "classes", "bf16")
 
@@ -133,6 +136,10 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: s
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .train import PROGRESS_VARIABLE
+
+    previous = os.environ.get(PROGRESS_VARIABLE)
+    os.environ[PROGRESS_VARIABLE] = "none"  # the kernel inherits it: no widget bars in the saved notebook
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=kernel,
@@ -143,16 +150,21 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: s
             f"notebook {notebook.name} failed in cell {error.cell_index} (execution count {error.exec_count}): "
             f"{error.ename}: {error.evalue}. The executed copy with the error is {output}"
         ) from error
+    finally:
+        if previous is None:
+            os.environ.pop(PROGRESS_VARIABLE, None)
+        else:
+            os.environ[PROGRESS_VARIABLE] = previous
 
 
-def _render_html(notebook: Path) -> Path:
+def _record_relative_paths(executed: Path, source: Path, destination: Path) -> None:
+    """papermill records where the notebook was read and written: say it relative to the project."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    target = notebook.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
+    notebook = nbformat.read(executed, as_version=4)
+    record = notebook.metadata.get("papermill", {})
+    record.update({"input_path": source.as_posix(), "output_path": destination.as_posix()})
+    nbformat.write(notebook, executed)
 
 
 def _swap_in(staging: Path, report_dir: Path) -> None:
@@ -191,7 +203,7 @@ def build_report(
     parameters = dict(parameters or {})
     if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)):
         raise ValueError(f"seeds must name one or more different seeds, got {list(seeds)}")
-    report_dir, runs_dir = report_dir.resolve(), runs_dir.resolve()
+    report_dir, runs_dir, notebooks_dir = report_dir.resolve(), runs_dir.resolve(), Path(notebooks_dir).resolve()
     report_dir.parent.mkdir(parents=True, exist_ok=True)
     runs_dir.mkdir(parents=True, exist_ok=True)
     for leftover in report_dir.parent.glob(f".{report_dir.name}-new-*"):  # a failed report's, kept for its error
@@ -208,18 +220,19 @@ def build_report(
 
 def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds) -> Path:
     runs: dict[str, list[History]] = {}
-    links: dict[str, dict[str, str]] = {}
     for model in models:
         name = LABS[model].notebook
         runs[model] = []
         for index, seed in enumerate(seeds or (parameters.get("seed"),)):
             run_dir = scratch / (model if seed is None else f"{model}-seed{seed}")
-            notebook_parameters = {**parameters, "output_dir": str(run_dir)}
+            # Paths from the kernel's folder, so the executed notebook holds no path of this machine.
+            notebook_parameters = {**parameters, "output_dir": os.path.relpath(run_dir, notebooks_dir)}
             if seed is not None:
                 notebook_parameters["seed"] = seed
             first = next(iter(runs))
             if first != model:  # every later lab discusses itself against the first one's run of the same seed
-                notebook_parameters["compare_with"] = str(scratch / (first if seed is None else f"{first}-seed{seed}") / HISTORY)
+                compared = scratch / (first if seed is None else f"{first}-seed{seed}") / HISTORY
+                notebook_parameters["compare_with"] = os.path.relpath(compared, notebooks_dir)
             log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
             if index == 0:
                 executed = staging / name
@@ -227,6 +240,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
                 (staging / SEEDS_FOLDER).mkdir(exist_ok=True)
                 executed = staging / SEEDS_FOLDER / f"{Path(name).stem}-seed{seed}.ipynb"
             _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
+            _record_relative_paths(executed, Path(notebooks_dir.name) / name, Path(report_dir.name) / executed.relative_to(staging))
             runs[model].append(History.load(run_dir / HISTORY))
             if index:
                 shutil.copy2(run_dir / HISTORY, executed.with_suffix(".json"))
@@ -235,11 +249,12 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             figures.mkdir()
             for file_name in RUN_FILES:
                 shutil.copy2(run_dir / file_name, figures / file_name)
-            html_page = _render_html(executed)
-            links[model] = {"executed notebook": name, "notebook as HTML": html_page.name}
+    for kept in KEPT_FILES:  # made by other commands: the new pages link and render them too
+        if (report_dir / kept).is_file():
+            shutil.copy2(report_dir / kept, staging / kept)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    write_index(staging, {model: histories[0] for model, histories in runs.items()}, links, generated,
-                seed_runs=runs if seeds and len(seeds) > 1 else None)  # fmt: skip
+    render(staging, {model: histories[0] for model, histories in runs.items()}, generated,
+           seed_runs=runs if seeds and len(seeds) > 1 else None)  # fmt: skip
     _swap_in(staging, report_dir)
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
@@ -252,19 +267,36 @@ def absolute_data_root() -> None:
         os.environ["LABKIT_DATA"] = os.path.abspath(value)
 
 
-# --------------------------------------------------------------------------- the index page
+# --------------------------------------------------------------------------- the pages
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #d0d7de; padding: 0.35em 0.7em; text-align: left; }
-th { background: #f6f8fa; }
-.labs { display: grid; grid-template-columns: 1fr 1fr; gap: 2em; }
-img { max-width: 100%; border: 1px solid #d0d7de; }
-.note { color: #59636e; }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 460px), 1fr)); gap: 1.5em; }
+figure { margin: 0 0 1.5em; }
+figure img { width: 100%; height: auto; border: 1px solid #d0d7de; }
+figcaption { color: #59636e; font-size: 0.9em; }
 """
-_FIGURE_TITLES = {"curves": ("Training curves", "training curves"), "predictions": ("Test predictions", "predictions"),
-                  "confusion": ("Confusion matrix", "confusion matrix")}  # fmt: skip
+# What each figure shows, for its heading, its caption and its alternative text.
+_FIGURE_TEXT = {
+    "curves": ("Training curves", "loss and accuracy per epoch, training against test"),
+    "predictions": ("Test predictions", "test images titled with the prediction, a mistake also with the true class"),
+    "confusion": ("Confusion matrix", "counts of true class against predicted class on the test split"),
+}
+_FULL_WIDTH = ("predictions",)  # each model's figure on a row of its own: 24 small titles to read
+
+
+def lab_page(model: str) -> str:
+    """The file name of a lab's notebook rendered as HTML."""
+    return str(Path(LABS[model].notebook).with_suffix(".html"))
+
+
+def navigation(report_dir: Path, models) -> list[tuple[str, str]]:
+    """The report's pages, in the order of the navigation bar: the index, each lab, the benchmarks, the data."""
+    links = [("Report", "index.html")]
+    links += [(f"{title(model)} lab", lab_page(model)) for model in models if (report_dir / LABS[model].notebook).is_file()]
+    if (report_dir / BENCHMARKS).is_file():
+        links.append(("Benchmarks", "benchmarks.html"))
+    links.append((RESULTS, RESULTS))
+    return links
 
 
 def _markdown_table_html(markdown: str) -> str:
@@ -289,11 +321,29 @@ def paired_test(report_dir: Path, models: list[str]):
     return mcnemar(*paired_correctness(first, second))
 
 
+def _figure(model: str, figure: str, file_name: str) -> str:
+    heading, described = _FIGURE_TEXT[figure]
+    name = html.escape(title(model))
+    source = f"{model}/{file_name}"
+    return (f'<figure><a href="{source}"><img src="{source}" alt="{name} {html.escape(heading.lower())}: '
+            f'{html.escape(described)}"></a><figcaption>{name} (select the figure for full size)</figcaption></figure>')  # fmt: skip
+
+
+def _what_ran(history: History) -> str:
+    """How much of its recipe a run trained and tested, read from its history (not from today's profiles)."""
+    info = history.info
+    epochs = len(history.epochs)
+    train = f"{info['train_images']:,} training images" if info.get("train_images") else "its training images"
+    test = f"{info['test_images']:,} test images" if info.get("test_images") else "its test images"
+    return f"{train}, {epochs} epoch{'s' if epochs != 1 else ''}, {test}"
+
+
 def index_html(
-    runs: dict[str, History], links: dict[str, dict[str, str]], generated: str,
-    seed_runs: dict[str, list[History]] | None = None, paired=None,
+    runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None, paired=None,
+    navigation_links: list[tuple[str, str]] | None = None,
 ) -> str:  # fmt: skip
     """One page: both labs' results beside the reference, their spread over seeds, figures, and links."""
+    from .pages import page
     from .results import (
         comparison_rows,
         paired_test_markdown,
@@ -304,6 +354,7 @@ def index_html(
     )
 
     models = list(runs)
+    navigation_links = navigation_links or [("Report", "index.html")]
     labs = {m: reference_lab(runs[m], m) for m in models}
     header = "".join(
         f"<th>{html.escape(title(m))}: this run</th>" + (f"<th>{html.escape(title(m))}: reference</th>" if labs[m] else "")
@@ -323,35 +374,35 @@ def index_html(
     if seed_runs:
         seeds = ", ".join(str(h.info.get("seed")) for h in next(iter(seed_runs.values())))
         extra += (f"<h2>Over seeds {html.escape(seeds)}</h2><p class=\"note\">Each lab run once per seed, every other setting "
-                  f"the same. The lab pages below show seed {html.escape(seeds.split(',')[0])}; the other seeds' executed "
+                  f"the same. The lab pages show seed {html.escape(seeds.split(',')[0])}; the other seeds' executed "
                   f"notebooks are in <code>{SEEDS_FOLDER}/</code>.</p>")  # fmt: skip
         for model, histories in seed_runs.items():
             table = seed_table_markdown(seed_summary(histories, labs[model]), labs[model])
             extra += f"<h3>{html.escape(title(model))}</h3>{_markdown_table_html(table)}"
     if paired is not None:
         extra += f"<h2>The two models on the same test images</h2><p>{html.escape(paired_test_markdown(models[0], models[1], paired))}</p>"
-    sections = []
-    for model in models:
-        name = html.escape(title(model))
-        anchors = " · ".join(
-            f'<a href="{html.escape(target)}">{html.escape(label)}</a>' for label, target in links.get(model, {}).items()
-        )
-        images = "".join(
-            f'<h3>{_FIGURE_TITLES[figure][0]}</h3><img src="{model}/{file_name}" alt="{name} {_FIGURE_TITLES[figure][1]}">'
-            for figure, file_name in FIGURE_FILES.items()
-        )
-        sections.append(f"<section><h2>{name}</h2><p>{anchors}</p>{images}</section>")
+    figures = []
+    for figure, file_name in FIGURE_FILES.items():
+        cells = "".join(_figure(model, figure, file_name) for model in models)
+        layout = "" if figure in _FULL_WIDTH else ' class="pair"'
+        figures.append(f"<h3>{_FIGURE_TEXT[figure][0]}</h3><div{layout}>{cells}</div>")
+    pages = [(label, href) for label, href in navigation_links if href not in ("index.html",)]
+    page_list = "".join(f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>' for label, href in pages)
+    notebooks = "".join(f'<li><a href="{html.escape(LABS[model].notebook)}">{html.escape(title(model))}: the executed '
+                        f"notebook</a> (opens in JupyterLab)</li>" for model in models)  # fmt: skip
 
     used = sorted({str(history.info.get("profile", "?")) for history in runs.values()})
     devices = sorted({str(history.info.get("device_name", "?")) for history in runs.values()})
 
     def described(profile: str) -> str:
         try:
-            return get_profile(profile).describe()
+            purpose = get_profile(profile).purpose
         except ValueError:
-            return "unknown"
+            purpose = "unknown"
+        ran = [f"{title(model)} {_what_ran(history)}" for model, history in runs.items() if history.info.get("profile") == profile]
+        return f"{purpose}: {'; '.join(ran)}" if ran else purpose
 
-    profile_text = "; ".join(f"<b>{html.escape(name)}</b>: {html.escape(described(name))}" for name in used)
+    profile_text = "; ".join(f"<b>{html.escape(name)}</b> ({html.escape(described(name))})" for name in used)
     scope = (
         f"<p>Profile {profile_text}, on {html.escape(', '.join(devices))}."
         + ("" if used == ["full"] else " This is not the full recipe, so the numbers are not comparable "
@@ -364,24 +415,25 @@ def index_html(
         "the reference columns are the original lab's published results (one run each on an unnamed GPU)"
         if any(labs.values()) else "these are not the lab's classes, so there is no reference run to compare with"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>labkit report: {html.escape(subject)}</title>
-<style>{_STYLE}</style></head><body>
-<h1>{html.escape(subject)}</h1>
-<p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>. Every number in
+    commits = sorted({str(history.info["commit"])[:12] for history in runs.values() if history.info.get("commit")})
+    source = f" from labkit commit {html.escape(', '.join(commits))}" if commits else ""
+    body = f"""<h1>{html.escape(subject)}</h1>
+<p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>{source}. Every number in
 "this run" comes from the run's history; {reference_note}. Accuracies are on the {html.escape("/".join(classes))} test split.</p>
 {scope}
 <table><thead><tr><th></th>{header}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>
 <ul class="note">{notes}</ul>
 {extra}
-<div class="labs">{''.join(sections)}</div>
-</body></html>
+<h2>Figures</h2>
+{''.join(figures)}
+<h2>Pages and files</h2>
+<ul>{page_list}{notebooks}</ul>
 """
+    return page(f"labkit report: {subject}", body, navigation_links, "index.html", _STYLE)
 
 
 def write_index(
-    report_dir: Path, runs: dict[str, History], links: dict[str, dict[str, str]], generated: str,
-    seed_runs: dict[str, list[History]] | None = None,
+    report_dir: Path, runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None,
 ) -> Path:  # fmt: skip
     """index.html and results.json: the figures a reader sees, and the same figures for programs."""
     from dataclasses import asdict
@@ -391,7 +443,7 @@ def write_index(
     report_dir = Path(report_dir)
     paired = paired_test(report_dir, list(runs))
     path = report_dir / "index.html"
-    atomic_write_text(path, index_html(runs, links, generated, seed_runs, paired))
+    atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs)))
     summary: dict[str, Any] = {
         model: {**history.final(), "test_acc_95_interval": test_interval(history), "info": history.info}
         for model, history in runs.items()
@@ -400,5 +452,50 @@ def write_index(
         summary[model]["over_seeds"] = seed_summary(histories, reference_lab(histories[0], model))
     if paired is not None:
         summary["paired_test"] = {"models": list(runs)[:2], "test": "exact McNemar", **asdict(paired)}
-    atomic_write_text(report_dir / "results.json", json_text(summary))
+    summary["generated"] = generated
+    atomic_write_text(report_dir / RESULTS, json_text(summary))
     return path
+
+
+def render(
+    report_dir: Path, runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None
+) -> Path:
+    """Every page of a report from its files: index.html, results.json, each lab's page, the benchmarks page."""
+    from .pages import markdown_page, render_notebook
+
+    report_dir = Path(report_dir)
+    links = navigation(report_dir, runs)
+    renamed = {LABS[model].notebook: lab_page(model) for model in LABS}
+    for model in runs:
+        notebook = report_dir / LABS[model].notebook
+        if notebook.is_file():
+            render_notebook(notebook, report_dir / lab_page(model), f"{title(model)} lab: labkit report", links, renamed)
+    if (report_dir / BENCHMARKS).is_file():
+        markdown_page(report_dir / BENCHMARKS, report_dir / "benchmarks.html", "Benchmarks: labkit report", links)
+    return write_index(report_dir, runs, generated, seed_runs)
+
+
+def saved_runs(report_dir: Path) -> tuple[dict[str, History], dict[str, list[History]] | None, str]:
+    """A report's runs read back from its files: each lab's history, every seed's, and when it was generated."""
+    import json
+
+    report_dir = Path(report_dir)
+    runs = {model: History.load(report_dir / model / HISTORY) for model in LABS if (report_dir / model / HISTORY).is_file()}
+    if not runs:
+        raise FileNotFoundError(f"{report_dir} holds no lab's {HISTORY}; make the report first (python -m labkit report)")
+    seed_runs: dict[str, list[History]] = {}
+    for model, first in runs.items():
+        others = sorted((report_dir / SEEDS_FOLDER).glob(f"{Path(LABS[model].notebook).stem}-seed*.json"),
+                        key=lambda path: int(path.stem.rsplit("seed", 1)[1]))  # fmt: skip
+        if others:
+            seed_runs[model] = [first] + [History.load(path) for path in others]
+    saved = json.loads((report_dir / RESULTS).read_text()) if (report_dir / RESULTS).is_file() else {}
+    generated = saved.get("generated") or max(str(history.info.get("finished_at", "")) for history in runs.values())
+    return runs, seed_runs or None, generated
+
+
+def rerender(report_dir: Path) -> Path:
+    """Rewrite a report's pages from the files it holds, running nothing: after a change to how pages look,
+    or to show a new benchmarks.md."""
+    runs, seed_runs, generated = saved_runs(report_dir)
+    return render(report_dir, runs, generated, seed_runs)

@@ -201,6 +201,24 @@ def _trend(values: Sequence[float]) -> float:
     return (values[-1] - values[-2]) / abs(values[-2])
 
 
+def chance_notes(history: History) -> list[str]:
+    """A sentence for each epoch that put (nearly) every test image into one class, naming the class."""
+    classes = list(history.info.get("classes", ()))
+    notes = []
+    for epoch, accuracy, counts in zip(history.epochs, history.test_acc, history.test_predicted_counts):
+        total = sum(counts)
+        if not total or len(counts) != len(classes) or max(counts) < 0.95 * total:
+            continue
+        chosen = classes[counts.index(max(counts))]
+        share = "every test image" if max(counts) == total else f"{max(counts) / total:.0%} of the test images"
+        notes.append(
+            f"**At chance.** After epoch {epoch} the test accuracy was {100 * accuracy:.2f}%: the network put "
+            f"{share} into one class, {chosen}, which scores about that class's share of the test split, as "
+            "guessing would. The later epochs show whether it recovered."
+        )
+    return notes
+
+
 def conclusion_markdown(history: History, model: str, other: History | None = None) -> str:
     """A discussion of this run's own numbers: fit, convergence, the reference, the other lab."""
     final = history.final()
@@ -271,8 +289,8 @@ def conclusion_markdown(history: History, model: str, other: History | None = No
     elif loss_trend > 0.05:
         converge = (
             f"**Convergence.** The training loss *rose* by {100 * loss_trend:.0f}% in the last epoch: training "
-            "has not settled at this learning rate yet (momentum and BatchNorm statistics are still adapting "
-            "after so few steps). Only more epochs, or a lower learning rate, would show where it converges."
+            "has not settled at this learning rate yet. Only more epochs, or a lower learning rate, would show "
+            "where it converges."
         )
     else:
         converge = (
@@ -280,6 +298,7 @@ def conclusion_markdown(history: History, model: str, other: History | None = No
             f"run has levelled off at this learning rate (test accuracy moved {100 * test_trend:+.1f}% relative)."
         )
     paragraphs.append(converge)
+    paragraphs += chance_notes(history)
 
     if other is not None and other.epochs:
         other_model = str(other.info.get("model", "the other lab"))

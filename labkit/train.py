@@ -7,6 +7,7 @@ so a GPU is never made to wait for Python between steps.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import sys
 import time
@@ -82,9 +83,26 @@ def train_step(
     return loss.detach(), logits.detach()
 
 
+PROGRESS_VARIABLE = "LABKIT_PROGRESS"
+
+
+def progress_bars_wanted() -> bool:
+    """False when ``$LABKIT_PROGRESS`` is ``none``: how headless notebook runs turn the bars off.
+
+    A notebook executed by papermill or nbval has no front end to draw tqdm's widget
+    bars, and its saved copy would keep each one as a stale ``0%|`` line (JupyterLab
+    shows widgets only in a notebook the reader trusts); the epoch lines say it all.
+    """
+    value = os.environ.get(PROGRESS_VARIABLE, "").strip().lower()
+    if value not in ("", "bar", "none"):
+        raise ValueError(f"{PROGRESS_VARIABLE} must be 'bar' or 'none' (no progress bars), got {value!r}")
+    return value != "none"
+
+
 def _progress(iterable: Iterable, total: int, description: str, enabled: bool):
     from tqdm.auto import tqdm
 
+    enabled = enabled and progress_bars_wanted()
     interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
     return tqdm(
         iterable,
@@ -97,6 +115,19 @@ def _progress(iterable: Iterable, total: int, description: str, enabled: bool):
     )
 
 
+LOSS_EVERY = 8  # steps per point of the training-loss curve drawn between the epoch points
+
+
+@dataclass
+class TrainingPass:
+    """One epoch's training: mean loss and accuracy, and the loss of each stretch of ``loss_every`` steps."""
+
+    loss: float
+    accuracy: float
+    stretch_losses: list[float]  # mean loss per sample over each stretch, in order
+    stretch_ends: list[float]  # where each stretch ends, in epochs (2.5: half way through epoch 3)
+
+
 def train_one_epoch(
     model: nn.Module,
     loader,
@@ -105,15 +136,25 @@ def train_one_epoch(
     epoch: int = 1,
     bf16: bool = False,
     progress: bool = False,
-) -> tuple[float, float]:
-    """One pass over ``loader``; returns mean loss and accuracy over the epoch's samples."""
+    loss_every: int = LOSS_EVERY,
+) -> TrainingPass:
+    """One pass over ``loader``: the loss and accuracy over the epoch's samples, and a finer loss curve.
+
+    The curve's sums are kept on the device and read with the epoch's totals, so
+    drawing it costs no synchronisation between steps.
+    """
+    if not isinstance(loss_every, int) or loss_every < 1:
+        raise ValueError(f"loss_every must be a whole number of steps of at least 1, got {loss_every!r}")
     model.train()
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     first_bad_step = torch.full((), -1, device=device, dtype=torch.int64)
+    steps = len(loader)
+    stretch_sums = torch.zeros(max(1, -(-steps // loss_every)), device=device, dtype=torch.float64)
+    stretch_counts = [0] * len(stretch_sums)
     check_now = device.type == "cpu"  # reading a CPU scalar costs nothing; on a GPU it stalls
     seen = 0
-    for step, (images, labels) in enumerate(_progress(loader, len(loader), f"epoch {epoch} train", progress), 1):
+    for step, (images, labels) in enumerate(_progress(loader, steps, f"epoch {epoch} train", progress), 1):
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
         loss, logits = train_step(model, optimizer, images, labels, bf16)
@@ -123,7 +164,11 @@ def train_one_epoch(
                 raise NonFiniteLossError(epoch, step)
         else:
             first_bad_step = torch.where(bad & (first_bad_step < 0), step, first_bad_step)
-        loss_sum += loss * len(labels)
+        batch_loss = loss * len(labels)
+        loss_sum += batch_loss
+        stretch = min((step - 1) // loss_every, len(stretch_counts) - 1)
+        stretch_sums[stretch] += batch_loss
+        stretch_counts[stretch] += len(labels)
         correct += (logits.argmax(1) == labels).sum()
         seen += len(labels)
     if seen == 0:
@@ -131,7 +176,10 @@ def train_one_epoch(
     bad_step = int(first_bad_step)
     if bad_step >= 0:
         raise NonFiniteLossError(epoch, bad_step)
-    return float(loss_sum) / seen, int(correct) / seen
+    filled = [index for index, count in enumerate(stretch_counts) if count]
+    sums = stretch_sums.tolist()
+    ends = [epoch - 1 + min(steps, (index + 1) * loss_every) / steps for index in filled]
+    return TrainingPass(float(loss_sum) / seen, int(correct) / seen, [sums[i] / stretch_counts[i] for i in filled], ends)
 
 
 @dataclass
@@ -353,6 +401,7 @@ def fit(
         "channels_last": channels_last,
         "bf16": bf16,
         "tf32": tf32_note(device),
+        "loss_every": LOSS_EVERY,
     }
     history, done = History(info=run_info), 0
     checkpoint = Path(checkpoint) if checkpoint is not None else None
@@ -384,7 +433,7 @@ def fit(
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
-        train_loss, train_acc = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
+        trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
         evaluation = evaluate(runner, test_loader, device, bf16)
         validation = {}
         if val_loader is not None:
@@ -392,9 +441,11 @@ def fit(
             validation = {"val_loss": held_out.loss, "val_acc": held_out.accuracy}
         seconds = time.perf_counter() - start
         history.append(
-            epoch, train_loss=train_loss, train_acc=train_acc,
+            epoch, train_loss=trained.loss, train_acc=trained.accuracy,
             test_loss=evaluation.loss, test_acc=evaluation.accuracy, seconds=seconds, **validation,
         )  # fmt: skip
+        history.add_stretches(trained.stretch_ends, trained.stretch_losses)
+        history.test_predicted_counts.append(torch.bincount(evaluation.predictions, minlength=len(test.classes)).tolist())
         history.finished = epoch == epochs
         history.info["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         if not _finite(model):
@@ -411,7 +462,7 @@ def fit(
         if log:
             held = f"  val acc {validation['val_acc']:6.2%}" if validation else ""
             log(
-                f"epoch {epoch:>2}/{epochs}  train loss {train_loss:.4f} acc {train_acc:6.2%}  "
+                f"epoch {epoch:>2}/{epochs}  train loss {trained.loss:.4f} acc {trained.accuracy:6.2%}  "
                 f"test loss {evaluation.loss:.4f} acc {evaluation.accuracy:6.2%}{held}  {seconds:6.1f} s"
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs

@@ -47,6 +47,19 @@ def test_training_curves_plot_every_epoch_for_train_and_test(history):
     assert list(loss_axes.lines[0].get_xdata()) == [1, 2, 3]
 
 
+def test_the_loss_curve_has_a_point_every_few_steps_and_the_reference_is_marked(history):
+    from labkit.lab import LABS
+
+    history.add_stretches([0.5, 1.0, 1.5, 2.0, 2.5, 3.0], [1.2, 0.9, 0.7, 0.6, 0.5, 0.4])
+    history.info["loss_every"] = 8
+    loss_axes, acc_axes = plots.training_curves(history, reference=LABS["vgg16"]).axes
+    fine = loss_axes.lines[0]
+    assert fine.get_label() == "train, every 8 steps" and list(fine.get_xdata()) == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    stars = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in acc_axes.lines[2:]}
+    assert stars == {"reference train (20 epochs)": ([20], [pytest.approx(99.54)]),
+                     "reference test (20 epochs)": ([20], [pytest.approx(93.0)])}  # fmt: skip
+
+
 def test_a_held_out_validation_split_gets_its_own_curves(history):
     history.val_loss, history.val_acc = [1.0, 0.8, 0.7], [0.4, 0.6, 0.7]
     loss_axes, acc_axes = plots.training_curves(history).axes
@@ -60,8 +73,8 @@ def test_prediction_grid_marks_mistakes(predictions):
     titles = [axes.title for axes in figure.axes]
     wrong = [t.get_text() for t in titles if t.get_color() == plots.MISTAKE_COLOUR]
     right = [t.get_text() for t in titles if t.get_color() == plots.CORRECT_COLOUR]
-    assert wrong == ["b\n(true: a)", "a\n(true: c)"]
-    assert right == ["a", "b", "b", "c"]
+    assert wrong == ["\u2717 b\n(true: a)", "\u2717 a\n(true: c)"]  # a mark, not only a colour
+    assert right == ["\u2713 a", "\u2713 b", "\u2713 b", "\u2713 c"]
 
 
 def test_prediction_grid_accepts_normalised_images(predictions):

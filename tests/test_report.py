@@ -1,10 +1,13 @@
 """The papermill report command, on tiny stand-in notebooks (a few seconds each)."""
 
+import re
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from labkit import cli
+from labkit.pages import remote_resources
 from labkit.report import NotebookFailed, build_report
 
 PARAMETERS = "output_dir = None\ncompare_with = None\nprofile = None\nseed = None"
@@ -58,11 +61,14 @@ def test_report_runs_every_notebook_and_writes_the_page(notebooks, tmp_path):
     for name in ("vgg16_lab.ipynb", "vgg16_lab.html", "resnet50_lab.ipynb", "resnet50_lab.html", "results.json",
                  "vgg16/curves.png", "resnet50/history.json"):  # fmt: skip
         assert (report_dir / name).is_file(), name
-    assert (report_dir / "benchmarks.md").read_text() == "kept"
+    assert (report_dir / "benchmarks.md").read_text() == "kept" and "kept" in (report_dir / "benchmarks.html").read_text()
     executed = nbformat.read(report_dir / "resnet50_lab.ipynb", as_version=4)
     injected = [cell.source for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
     assert 'profile = "smoke"' in injected[0] and "vgg16/history.json" in injected[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "report", "runs"]  # no staging left
+    for made in report_dir.rglob("*"):  # no path of the machine that made the report
+        if made.suffix in (".ipynb", ".html", ".json"):
+            assert str(tmp_path) not in made.read_text() and "/tmp/" not in made.read_text(), made.name
     assert kept.read_text() == "mine" and [p.name for p in (tmp_path / "runs").iterdir()] == ["vgg16"]
 
 
@@ -173,3 +179,69 @@ def test_a_relative_data_root_is_resolved_from_where_the_command_runs(tmp_path, 
     arguments = ["report", "--profile", "smoke", "--notebooks", str(repository / "notebooks"), "-p", "data_root", "data"]
     assert cli.main(arguments) == 0
     assert seen["parameters"]["data_root"] == str(tmp_path / "data")
+
+
+def test_every_page_works_offline_names_itself_and_links_every_other(notebooks, tmp_path):
+    report_dir = tmp_path / "report"
+    report_dir.mkdir()
+    (report_dir / "benchmarks.md").write_text("# Benchmarks\n\n| model | images/s |\n|---|---|\n| vgg16 | 150.8 |\n")
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None)
+    pages = {path.name: path.read_text() for path in report_dir.glob("*.html")}
+    assert sorted(pages) == ["benchmarks.html", "index.html", "resnet50_lab.html", "vgg16_lab.html"]
+    every = {"index.html", "vgg16_lab.html", "resnet50_lab.html", "benchmarks.html", "results.json"}
+    for name, page in pages.items():
+        assert remote_resources(page) == [], name
+        navigation = page[page.index("<nav"):page.index("</nav>")]
+        assert set(re.findall(r'href="([^"]+)"', navigation)) == every - {name}, name
+        assert re.search(r"<title>[^<]*(VGG16|ResNet50|Benchmarks)[^<]*labkit report|labkit report: ", page), name
+    index = pages["index.html"]
+    for model in ("vgg16", "resnet50"):
+        for figure in ("curves", "predictions", "confusion"):
+            assert f'<a href="{model}/{figure}.png"><img src="{model}/{figure}.png" alt="' in index
+    assert all(re.search(r'alt="[^"]{20,}"', image) for image in re.findall(r"<img[^>]*>", index))
+
+
+def test_render_only_rewrites_the_pages_from_the_report_and_runs_nothing(notebooks, tmp_path, capsys):
+    import json
+
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None, seeds=(0, 1))
+    before = json.loads((report_dir / "results.json").read_text())
+    for page in report_dir.glob("*.html"):
+        page.unlink()
+    (report_dir / "benchmarks.md").write_text("# Benchmarks\n\nmeasured later\n")
+    (notebooks / "vgg16_lab.ipynb").unlink()  # nothing is executed
+    assert cli.main(["report", "--render-only", "--report-dir", str(report_dir)]) == 0
+    assert "pages rewritten" in capsys.readouterr().out
+    assert sorted(page.name for page in report_dir.glob("*.html")) == [
+        "benchmarks.html", "index.html", "resnet50_lab.html", "vgg16_lab.html"]  # fmt: skip
+    assert "measured later" in (report_dir / "benchmarks.html").read_text()
+    assert "Over seeds 0, 1" in (report_dir / "index.html").read_text()
+    assert json.loads((report_dir / "results.json").read_text()) == before
+
+
+def test_render_only_of_a_folder_without_a_report_says_how_to_make_one(tmp_path, capsys):
+    assert cli.main(["report", "--render-only", "--report-dir", str(tmp_path)]) == 2
+    assert "make the report first" in capsys.readouterr().err
+
+
+def test_headless_runs_store_no_widget_progress_bars(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    bars = "from labkit import train\nfor _ in train._progress(range(3), 3, 'epoch 1 train', True):\n    pass"
+    for model in ("vgg16", "resnet50"):
+        write_notebook(folder / f"{model}_lab.ipynb", f'MODEL = "{model}"', bars, WRITES_A_RUN)
+    report_dir = tmp_path / "report"
+    build_report(folder, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None)
+    executed = nbformat.read(report_dir / "vgg16_lab.ipynb", as_version=4)
+    outputs = [output for cell in executed.cells for output in cell.get("outputs", [])]
+    assert not any("application/vnd.jupyter.widget-view+json" in output.get("data", {}) for output in outputs)
+    assert not any("0%|" in str(output) for output in outputs) and "widgets" not in executed.metadata
+
+
+def test_a_progress_setting_that_means_nothing_is_refused(monkeypatch):
+    from labkit import train
+
+    monkeypatch.setenv("LABKIT_PROGRESS", "quiet")
+    with pytest.raises(ValueError, match="LABKIT_PROGRESS must be 'bar' or 'none'"):
+        train.progress_bars_wanted()

@@ -43,8 +43,7 @@ def test_conclusion_spots_underfitting_and_compares_two_labs():
 
 def test_index_page_and_results_json(tmp_path):
     runs = {"vgg16": make_history(), "resnet50": make_history("resnet50", params=23_510_339)}
-    links = {model: {"executed notebook": f"{model}_lab.ipynb"} for model in runs}
-    path = report.write_index(tmp_path, runs, links, "2026-01-01")
+    path = report.write_index(tmp_path, runs, "2026-01-01")
     page = path.read_text()
     assert page.count("<img") == 6 and 'href="vgg16_lab.ipynb"' in page
     assert "VGG16: reference" in page and "97.20%" in page and "89.10%" in page
@@ -76,6 +75,15 @@ def test_a_history_loaded_from_json_saves_as_a_run(tmp_path):
     assert (tmp_path / "again" / "curves.png").stat().st_size > 0
 
 
+def test_an_epoch_that_put_every_test_image_in_one_class_is_named_at_chance():
+    history = make_history(accs=((0.5, 1 / 3), (0.8, 0.75)))
+    history.info["classes"] = ["airplane", "automobile", "bird"]
+    history.test_predicted_counts = [[0, 0, 30], [9, 10, 11]]
+    text = results.conclusion_markdown(history, "vgg16")
+    assert "After epoch 1 the test accuracy was 33.33%: the network put every test image into one class, bird" in text
+    assert "After epoch 2" not in text
+
+
 def test_conclusion_does_not_call_a_rising_loss_converged():
     history = make_history("resnet50", params=23_510_339)
     history.train_loss[-1] = history.train_loss[0] * 1.1
@@ -85,7 +93,7 @@ def test_conclusion_does_not_call_a_rising_loss_converged():
 
 def test_index_says_which_profile_and_device_made_it(tmp_path):
     runs = {"vgg16": make_history()}
-    page = report.index_html(runs, {}, "now")
+    page = report.index_html(runs, "now")
     assert "<b>quick</b>" in page and "CPU: test" in page and "not the full recipe" in page
 
 
@@ -107,7 +115,7 @@ def test_another_class_subset_is_not_compared_with_the_reference(tmp_path):
     table = results.results_markdown(history, "vgg16")
     assert "reference" not in table.splitlines()[0] and "93.00%" not in table and "no reference run" in table
     assert "reference lab reported" not in results.conclusion_markdown(history, "vgg16")
-    page = report.index_html({"vgg16": history}, {}, "now")
+    page = report.index_html({"vgg16": history}, "now")
     assert "on 2 CIFAR-10 classes" in page and "VGG16: reference" not in page and "cat/dog test split" in page
     history.info["classes"] = list(lab.LAB_CLASSES)
     assert "93.00%" in results.results_markdown(history, "vgg16")

@@ -113,8 +113,27 @@ def test_resumed_run_equals_an_uninterrupted_run(tmp_path):
     assert load_checkpoint(checkpoint)["epoch"] == 1
     resumed = run(2, checkpoint, resume=True, seed=0)
     assert resumed.finished and resumed.epochs == [1, 2]
-    for metric in ("train_loss", "train_acc", "test_loss", "test_acc"):
+    for metric in ("train_loss", "train_acc", "test_loss", "test_acc", "stretch_loss", "stretch_end"):
         assert getattr(resumed, metric) == getattr(uninterrupted, metric), metric
+
+
+def test_the_training_loss_is_kept_every_few_steps_weighted_by_images_like_the_epochs():
+    torch.manual_seed(0)
+    model = tiny_vgg()
+    images, labels = torch.randn(40, 3, 32, 32), torch.arange(40) % 3
+    loader = [(images[start:start + 16], labels[start:start + 16]) for start in range(0, 40, 16)]  # 16, 16, 8 images
+    trained = train.train_one_epoch(model, loader, train.make_optimizer(model), torch.device("cpu"), epoch=2, loss_every=2)
+    assert trained.stretch_ends == pytest.approx([1 + 2 / 3, 2.0])  # two steps of three, then the last one
+    assert (32 * trained.stretch_losses[0] + 8 * trained.stretch_losses[1]) / 40 == pytest.approx(trained.loss)
+    assert trained.stretch_losses[0] != trained.stretch_losses[1]
+    with pytest.raises(ValueError, match="loss_every must be a whole number of steps of at least 1, got 0"):
+        train.train_one_epoch(model, loader, train.make_optimizer(model), torch.device("cpu"), loss_every=0)
+
+
+def test_a_run_records_its_training_loss_between_the_epochs():
+    history = run(2, batch_size=8)  # 48 images: six steps an epoch, so one stretch of 8 steps each
+    assert history.stretch_end == [1.0, 2.0] and history.stretch_loss == pytest.approx(history.train_loss)
+    assert history.info["loss_every"] == train.LOSS_EVERY
 
 
 def test_different_seeds_give_different_runs():
