@@ -34,10 +34,10 @@ report: $(STAMP)
 LAB_MODELS = $(PY) -c 'from labkit.lab import LABS; print(*LABS)'
 LAB_NOTEBOOKS = $(PY) -c 'from labkit.lab import LABS; print(*(lab.notebook for lab in LABS.values()))'
 
-# Re-execute the committed notebooks in place (their stored outputs), e.g. LABKIT_PROFILE=quick make notebooks
+# The report, and its executed lab notebooks copied back into notebooks/: one execution in both
+# (profile as for make report; REPORT_ARGS as well).
 notebooks: $(STAMP)
-	for nb in $$($(LAB_NOTEBOOKS)); do \
-		LABKIT_PROGRESS=none $(PY) -m papermill --log-output --cwd notebooks notebooks/$$nb notebooks/$$nb || exit 1; done
+	$(PY) -m labkit report --update-notebooks $(REPORT_ARGS)
 
 # Both labs through the command line instead of the notebooks, into runs/<model> (profile as for make report).
 lab: $(STAMP)

@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "artefacts", "bench", "checkpoint", "cli", "data", "device", "files", "history", "lab", "loaders", "metrics",
+    "artefacts", "bench", "checkpoint", "cli", "compare", "data", "device", "files", "history", "lab", "loaders", "metrics",
     "models", "pages", "pipeline", "plots", "provenance", "report", "results", "train", "verify",
 )  # fmt: skip
 

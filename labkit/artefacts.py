@@ -42,6 +42,8 @@ def save_run(
         figure.savefig(folder / FIGURE_FILES[name], dpi=FIGURE_DPI)
     predictions = {"classes": list(test_split.classes), "targets": evaluation.targets.tolist(),
                    "predictions": evaluation.predictions.tolist()}  # fmt: skip
+    if evaluation.confidences is not None:  # for the report's most confident mistakes
+        predictions["confidences"] = [round(value, 4) for value in evaluation.confidences.tolist()]
     atomic_write_text(folder / PREDICTIONS, json_text(predictions))
     history.save(folder / HISTORY)
     return made

@@ -19,6 +19,7 @@ varies more from one step to the next than the input paths cost.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import resource
 import statistics
@@ -133,6 +134,7 @@ def evaluation_rate(
     return batch_size * batches / _run_steps(repeat(batch), forward, device, batches)
 
 
+@functools.lru_cache(maxsize=None)  # a property of the architecture: count it once a process
 def training_flops_per_image(model_name: str, num_classes: int = len(LAB_CLASSES)) -> tuple[float, float]:
     """(forward, forward+backward) FLOPs per 32x32 image, counted by torch's FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode

@@ -213,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs-dir", type=Path, default=Path("runs/report"), help="scratch folder for the runs' checkpoints"
     )
     report.add_argument(
+        "--update-notebooks", action="store_true",
+        help="also copy the executed lab notebooks back into the notebooks folder (what make notebooks does), so "
+        "the notebooks and the report hold one execution",
+    )  # fmt: skip
+    report.add_argument(
         "--render-only", action="store_true",
         help="run nothing: rewrite the report's pages from the files it holds (after labkit bench --markdown "
         "report/benchmarks.md, or a change to how the pages look)",
@@ -373,7 +378,8 @@ def run_report(args: argparse.Namespace) -> int:
         _print_estimates(profile.name, device, len(args.seeds or (None,)), overrides)
     parameters["profile"] = profile.name  # the notebooks run what was announced, whatever their own default
     try:
-        build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds)
+        build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds,
+                     update_notebooks=args.update_notebooks)  # fmt: skip
     except NotebookFailed as error:
         print(f"labkit: error: {error}. The previous report in {args.report_dir} is unchanged.", file=sys.stderr)
         return 1

@@ -98,19 +98,30 @@ def prediction_grid(
     count = min(count, len(images))
     picked = torch.linspace(0, len(images) - 1, count).round().long() if count else torch.zeros(0, dtype=torch.long)
     images, targets, predictions = images[picked], torch.as_tensor(targets)[picked], torch.as_tensor(predictions)[picked]
+    titles, colours = [], []
+    for truth, guess in zip(targets.tolist(), predictions.tolist()):
+        right = truth == guess
+        titles.append(f"{RIGHT_MARK} {classes[guess]}" if right else f"{WRONG_MARK} {classes[guess]}\n(true: {classes[truth]})")
+        colours.append(CORRECT_COLOUR if right else MISTAKE_COLOUR)
+    return image_grid(images, titles, colours, columns)
+
+
+def image_grid(
+    images: Tensor, titles: Sequence[str], colours: Sequence[str], columns: int = 6, fontsize: int = 10,
+    height: float = 1.95,
+) -> Figure:  # fmt: skip
+    """Images in rows of ``columns``, each under its title: the layout of every grid of test images."""
+    count = len(titles)
     rows = max(1, -(-count // columns))
-    figure = Figure(figsize=(1.6 * columns, 1.95 * rows), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(1.6 * columns, height * rows), dpi=DPI, layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False)
-    pictures = _displayable(images)
+    pictures = _displayable(images[:count]) if count else images
     for index, axes in enumerate(grid.flat):
         axes.set_axis_off()
         if index >= count:
             continue
-        truth, guess = int(targets[index]), int(predictions[index])
         axes.imshow(pictures[index].permute(1, 2, 0).numpy(), interpolation="nearest")
-        right = truth == guess
-        label = f"{RIGHT_MARK} {classes[guess]}" if right else f"{WRONG_MARK} {classes[guess]}\n(true: {classes[truth]})"
-        axes.set_title(label, fontsize=10, color=CORRECT_COLOUR if right else MISTAKE_COLOUR)
+        axes.set_title(titles[index], fontsize=fontsize, color=colours[index])
     return figure
 
 

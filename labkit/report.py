@@ -18,6 +18,7 @@ from .files import atomic_write_text, json_text
 from .history import History
 from .lab import (
     CIFAR10_CLASSES,
+    FIGURE_DPI,
     FIGURE_FILES,
     HISTORY,
     LAB_CLASSES,
@@ -157,13 +158,21 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: s
             os.environ[PROGRESS_VARIABLE] = previous
 
 
-def _record_relative_paths(executed: Path, source: Path, destination: Path) -> None:
-    """papermill records where the notebook was read and written: say it relative to the project."""
+def _finish_executed(executed: Path, source: Path, destination: Path) -> None:
+    """Where papermill read and wrote the notebook, relative to the project; its injected cell skipped by nbval.
+
+    nbval runs a committed copy on the smoke profile from ``$LABKIT_PROFILE``, which
+    the report's injected parameters (profile, seed, output folder) would override.
+    """
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
     record = notebook.metadata.get("papermill", {})
     record.update({"input_path": source.as_posix(), "output_path": destination.as_posix()})
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "nbval-skip" not in tags:
+            cell.metadata["tags"] = [*tags, "nbval-skip"]
     nbformat.write(notebook, executed)
 
 
@@ -191,8 +200,12 @@ def build_report(
     models: tuple[str, ...] = tuple(LABS),
     log=print,
     seeds: tuple[int, ...] | None = None,
+    update_notebooks: bool = False,
 ) -> Path:
     """Run every lab notebook into a fresh report, then replace ``report_dir`` with it.
+
+    ``update_notebooks`` copies the lab pages' executed notebooks back over the
+    notebooks they ran from, so notebooks/ and the report hold one execution.
 
     With ``seeds``, each notebook runs once per seed: the lab pages show the first
     seed's execution, the others' executed notebooks go to ``seeds/``, and the
@@ -211,9 +224,15 @@ def build_report(
     staging = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}-new-", dir=report_dir.parent))
     scratch = Path(tempfile.mkdtemp(prefix="report-", dir=runs_dir))
     try:
-        return _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds)
+        index = _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
+    if update_notebooks:
+        for model in models:
+            name = LABS[model].notebook
+            atomic_write_text(notebooks_dir / name, (report_dir / name).read_text(encoding="utf-8"))
+            log(f"== {notebooks_dir.name}/{name} now holds the report's execution")
+    return index
 
 
 
@@ -240,7 +259,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
                 (staging / SEEDS_FOLDER).mkdir(exist_ok=True)
                 executed = staging / SEEDS_FOLDER / f"{Path(name).stem}-seed{seed}.ipynb"
             _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
-            _record_relative_paths(executed, Path(notebooks_dir.name) / name, Path(report_dir.name) / executed.relative_to(staging))
+            _finish_executed(executed, Path(notebooks_dir.name) / name, Path(report_dir.name) / executed.relative_to(staging))
             runs[model].append(History.load(run_dir / HISTORY))
             if index:
                 shutil.copy2(run_dir / HISTORY, executed.with_suffix(".json"))
@@ -254,7 +273,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             shutil.copy2(report_dir / kept, staging / kept)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     render(staging, {model: histories[0] for model, histories in runs.items()}, generated,
-           seed_runs=runs if seeds and len(seeds) > 1 else None)  # fmt: skip
+           seed_runs=runs if seeds and len(seeds) > 1 else None, data_root=parameters.get("data_root"))  # fmt: skip
     _swap_in(staging, report_dir)
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
@@ -340,7 +359,7 @@ def _what_ran(history: History) -> str:
 
 def index_html(
     runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None, paired=None,
-    navigation_links: list[tuple[str, str]] | None = None,
+    navigation_links: list[tuple[str, str]] | None = None, comparison: str = "",
 ) -> str:  # fmt: skip
     """One page: both labs' results beside the reference, their spread over seeds, figures, and links."""
     from .pages import page
@@ -379,8 +398,9 @@ def index_html(
         for model, histories in seed_runs.items():
             table = seed_table_markdown(seed_summary(histories, labs[model]), labs[model])
             extra += f"<h3>{html.escape(title(model))}</h3>{_markdown_table_html(table)}"
+    extra += comparison
     if paired is not None:
-        extra += f"<h2>The two models on the same test images</h2><p>{html.escape(paired_test_markdown(models[0], models[1], paired))}</p>"
+        extra += f"<h3>Is the difference chance?</h3><p>{html.escape(paired_test_markdown(models[0], models[1], paired))}</p>"
     figures = []
     for figure, file_name in FIGURE_FILES.items():
         cells = "".join(_figure(model, figure, file_name) for model in models)
@@ -434,6 +454,7 @@ def index_html(
 
 def write_index(
     report_dir: Path, runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None,
+    comparison: str = "",
 ) -> Path:  # fmt: skip
     """index.html and results.json: the figures a reader sees, and the same figures for programs."""
     from dataclasses import asdict
@@ -443,7 +464,7 @@ def write_index(
     report_dir = Path(report_dir)
     paired = paired_test(report_dir, list(runs))
     path = report_dir / "index.html"
-    atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs)))
+    atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs), comparison))
     summary: dict[str, Any] = {
         model: {**history.final(), "test_acc_95_interval": test_interval(history), "info": history.info}
         for model, history in runs.items()
@@ -457,9 +478,95 @@ def write_index(
     return path
 
 
+COMPARISON_FOLDER = "comparison"  # the comparison section's figures
+
+
+def comparison_html(report_dir: Path, runs: dict[str, History], data_root=None) -> str:
+    """The comparison section: cost against accuracy, the images the labs disagree on, each one's surest mistakes.
+
+    Drawn from the runs' saved files and the test images; a figure whose inputs are
+    missing (no saved predictions, no image folder here) is left out with the reason.
+    """
+    import json
+
+    from . import compare
+    from .bench import training_flops_per_image
+    from .data import load_split
+
+    models = list(runs)
+    folder = report_dir / COMPARISON_FOLDER
+    folder.mkdir(exist_ok=True)
+    classes = list(next(iter(runs.values())).info.get("classes", LAB_CLASSES))
+    flops = {model: training_flops_per_image(model, len(classes))[1] for model in models}
+    figure = compare.cost_figure(runs, flops)
+    figure.savefig(folder / "cost.png", dpi=FIGURE_DPI)
+    costs = "; ".join(f"{title(m)} {compare.training_flops(runs[m], flops[m]):.3g} FLOPs in {runs[m].total_seconds:.0f} s"
+                      for m in models)  # fmt: skip
+    parts = [
+        "<h2>The two models compared</h2>",
+        "<h3>Accuracy against cost</h3>",
+        _picture(f"{COMPARISON_FOLDER}/cost.png", "Test accuracy of each model against its training time and against "
+                 "its training FLOPs, this run's as circles and the reference run's as stars",
+                 f"Training FLOPs counted with torch.utils.flop_counter for one training step per image, times the "
+                 f"images and epochs trained: {costs}. The reference runs trained the full recipe on a GPU."),
+    ]  # fmt: skip
+    saved = [report_dir / model / PREDICTIONS for model in models]
+    if len(models) < 2 or not all(path.is_file() for path in saved):
+        return "".join(parts)
+    commons = compare.common_images([json.loads(path.read_text()) for path in saved])
+    differing = compare.disagreements(commons)
+    wanted = {"disagree": compare.spread(differing, 12)}
+    for index, model in enumerate(models):
+        wanted[model] = compare.confident_mistakes(commons, index)
+    shown = [image for chosen in wanted.values() for image in chosen]
+    try:
+        per_class = 1 + max((image.rank for image in shown), default=0)
+        split = load_split("test", classes, data_root, per_class, download=False)
+    except (OSError, RuntimeError, ValueError) as error:
+        parts.append(f'<p class="note">The test images were not found here ({html.escape(str(error).splitlines()[0])}), '
+                     "so the images the two models disagree on are not shown.</p>")  # fmt: skip
+        return "".join(parts)
+    positions: dict[int, list[int]] = {}
+    for position, label in enumerate(split.labels.tolist()):
+        positions.setdefault(label, []).append(position)
+
+    def pictures(chosen):
+        return split.images[[positions[image.label][image.rank] for image in chosen]]
+
+    names = " and ".join(title(m) for m in models)
+    parts.append(f"<h3>Where they disagree</h3><p>{len(differing):,} of the {len(commons):,} test images both models "
+                 f"classified get different answers from {names}"
+                 + (f"; {len(wanted['disagree'])} of them, spread over the classes, are shown." if differing else ".")
+                 + "</p>")  # fmt: skip
+    if differing:
+        compare.disagreement_grid(pictures(wanted["disagree"]), wanted["disagree"], models, classes).savefig(
+            folder / "disagreements.png", dpi=FIGURE_DPI)  # fmt: skip
+        parts.append(_picture(f"{COMPARISON_FOLDER}/disagreements.png", f"Test images on which {names} disagree, "
+                              "each titled with both answers, marked right or wrong, and the true class", ""))  # fmt: skip
+    parts.append("<h3>The surest mistakes</h3>")
+    for index, model in enumerate(models):
+        mistakes = wanted[model]
+        if not mistakes:
+            parts.append(f'<p class="note">{html.escape(title(model))}: no mistakes with saved confidences '
+                         "(runs saved before labkit recorded them have none).</p>")  # fmt: skip
+            continue
+        file_name = f"{model}-surest-mistakes.png"
+        compare.mistakes_grid(pictures(mistakes), mistakes, index, model, classes).savefig(folder / file_name, dpi=FIGURE_DPI)
+        parts.append(_picture(f"{COMPARISON_FOLDER}/{file_name}", f"{title(model)}'s most confident mistakes: test images "
+                              "titled with the wrong class, the probability the model gave it, and the true class",
+                              f"{title(model)}: the {len(mistakes)} wrong answers it was surest of, on the common test images."))  # fmt: skip
+    return "".join(parts)
+
+
+def _picture(source: str, alt: str, caption: str) -> str:
+    return (f'<figure><a href="{source}"><img src="{source}" alt="{html.escape(alt)}"></a>'
+            f"<figcaption>{html.escape(caption)} (select the figure for full size)</figcaption></figure>")  # fmt: skip
+
+
 def render(
-    report_dir: Path, runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None
-) -> Path:
+    report_dir: Path, runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None,
+    data_root=None,
+) -> Path:  # fmt: skip
     """Every page of a report from its files: index.html, results.json, each lab's page, the benchmarks page."""
     from .pages import markdown_page, render_notebook
 
@@ -472,7 +579,7 @@ def render(
             render_notebook(notebook, report_dir / lab_page(model), f"{title(model)} lab: labkit report", links, renamed)
     if (report_dir / BENCHMARKS).is_file():
         markdown_page(report_dir / BENCHMARKS, report_dir / "benchmarks.html", "Benchmarks: labkit report", links)
-    return write_index(report_dir, runs, generated, seed_runs)
+    return write_index(report_dir, runs, generated, seed_runs, comparison_html(report_dir, runs, data_root))
 
 
 def saved_runs(report_dir: Path) -> tuple[dict[str, History], dict[str, list[History]] | None, str]:
@@ -494,8 +601,8 @@ def saved_runs(report_dir: Path) -> tuple[dict[str, History], dict[str, list[His
     return runs, seed_runs or None, generated
 
 
-def rerender(report_dir: Path) -> Path:
+def rerender(report_dir: Path, data_root=None) -> Path:
     """Rewrite a report's pages from the files it holds, running nothing: after a change to how pages look,
-    or to show a new benchmarks.md."""
+    or to show a new benchmarks.md. ``data_root`` holds the test images the comparison shows."""
     runs, seed_runs, generated = saved_runs(report_dir)
-    return render(report_dir, runs, generated, seed_runs)
+    return render(report_dir, runs, generated, seed_runs, data_root)

@@ -190,6 +190,7 @@ class Evaluation:
     accuracy: float
     predictions: Tensor
     targets: Tensor
+    confidences: Tensor | None = None  # the softmax probability of each predicted class
 
 
 @torch.no_grad()
@@ -204,21 +205,25 @@ def evaluate(
     device = torch.device(device)
     model.eval()
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    predictions, targets = [], []
+    predictions, targets, confidences = [], [], []
     for images, labels in _progress(loader, len(loader), "evaluate", progress):
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
         with autocast(device, bf16):
             logits = model(images).float()
         loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum")
-        predictions.append(logits.argmax(1))
+        predicted = logits.argmax(1)
+        sure = logits.softmax(1).gather(1, predicted[:, None]).squeeze(1)
+        predictions.append(predicted)
+        confidences.append(sure)
         targets.append(labels)
     if not targets:
         raise ValueError("the evaluation loader yielded no batches; the split is empty")
     predicted = torch.cat(predictions).cpu()
     target = torch.cat(targets).cpu()
     count = len(target)
-    return Evaluation(float(loss_sum) / count, float((predicted == target).sum()) / count, predicted, target)
+    accuracy = float((predicted == target).sum()) / count
+    return Evaluation(float(loss_sum) / count, accuracy, predicted, target, torch.cat(confidences).cpu())
 
 
 def _finite(model: nn.Module) -> bool:

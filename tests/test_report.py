@@ -25,7 +25,10 @@ accuracy = (4 if MODEL == "vgg16" else 6) / 10 + (seed or 0) / 100
 history.append(1, train_loss=1.0, train_acc=0.5, test_loss=1.1, test_acc=accuracy, seconds=2.0)
 history.save(out / "history.json")
 predictions = [0] * 10 if MODEL == "vgg16" else [1] * 10
-(out / "test_predictions.json").write_text(json.dumps({"targets": [0] * 5 + [1] * 5, "predictions": predictions}))
+saved = {"targets": [0] * 5 + [1] * 5, "predictions": predictions}
+if MODEL == "vgg16":
+    saved["confidences"] = [0.5 + index / 20 for index in range(10)]
+(out / "test_predictions.json").write_text(json.dumps(saved))
 for name in ("curves", "predictions", "confusion"):
     Figure(figsize=(1, 1)).savefig(out / f"{name}.png")
 """
@@ -245,3 +248,38 @@ def test_a_progress_setting_that_means_nothing_is_refused(monkeypatch):
     monkeypatch.setenv("LABKIT_PROGRESS", "quiet")
     with pytest.raises(ValueError, match="LABKIT_PROGRESS must be 'bar' or 'none'"):
         train.progress_bars_wanted()
+
+
+@pytest.mark.shared_data
+def test_the_index_compares_the_models_on_cost_disagreements_and_surest_mistakes(notebooks, tmp_path, shared_data):
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke", "data_root": str(shared_data)},
+                 log=lambda message: None)  # fmt: skip
+    page = (report_dir / "index.html").read_text()
+    assert sorted(path.name for path in (report_dir / "comparison").iterdir()) == [
+        "cost.png", "disagreements.png", "vgg16-surest-mistakes.png"]  # fmt: skip
+    # VGG16 always says airplane, ResNet50 always automobile: they disagree on all ten images.
+    assert "10 of the 10 test images both models classified get different answers" in page
+    assert "VGG16: the 5 wrong answers it was surest of" in page and "ResNet50: no mistakes with saved confidences" in page
+    for figure in ("cost.png", "disagreements.png", "vgg16-surest-mistakes.png"):
+        assert f'<a href="comparison/{figure}"><img src="comparison/{figure}" alt="' in page
+
+
+def test_without_the_test_images_the_comparison_says_why_it_shows_none(notebooks, tmp_path):
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke", "data_root": str(tmp_path / "nowhere")},
+                 log=lambda message: None)  # fmt: skip
+    page = (report_dir / "index.html").read_text()
+    assert "The test images were not found here" in page and (report_dir / "comparison" / "cost.png").is_file()
+
+
+def test_the_notebooks_can_take_the_reports_execution_and_nbval_skips_its_injected_cell(notebooks, tmp_path):
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None,
+                 update_notebooks=True)  # fmt: skip
+    for name in ("vgg16_lab.ipynb", "resnet50_lab.ipynb"):
+        assert (notebooks / name).read_text() == (report_dir / name).read_text()
+        executed = nbformat.read(notebooks / name, as_version=4)
+        injected = [cell for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+        assert len(injected) == 1 and "nbval-skip" in injected[0].metadata["tags"]  # nbval keeps LABKIT_PROFILE's
+        assert executed.metadata["papermill"]["output_path"] == f"report/{name}"

@@ -54,9 +54,11 @@ def test_index_page_and_results_json(tmp_path):
 def test_save_run_writes_history_and_three_figures(tmp_path):
     history = make_history()
     targets = torch.tensor([0, 1, 2, 1])
-    evaluation = Evaluation(0.5, 0.75, torch.tensor([0, 1, 2, 0]), targets)
+    evaluation = Evaluation(0.5, 0.75, torch.tensor([0, 1, 2, 0]), targets, torch.tensor([0.9, 0.8, 0.7, 0.123456]))
     split = Split(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), targets, ("a", "b", "c"), "test")
     figures = artefacts.save_run(tmp_path / "run", history, evaluation, split)
+    saved = json.loads((tmp_path / "run" / "test_predictions.json").read_text())
+    assert saved["confidences"] == pytest.approx([0.9, 0.8, 0.7, 0.1235])
     assert set(figures) == {"curves", "predictions", "confusion"}
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         "confusion.png", "curves.png", "history.json", "predictions.png", "test_predictions.json",

@@ -68,6 +68,8 @@ def test_evaluate_matches_a_hand_computed_case():
     assert result.loss == pytest.approx(expected_loss, rel=1e-6)
     assert result.predictions.tolist() == [0, 2, 1]
     assert result.targets.tolist() == [0, 1, 1]
+    sure = [math.e**2 / (math.e**2 + 2), math.e / (math.e + 2), math.e**3 / (math.e**3 + 2)]
+    assert result.confidences.tolist() == pytest.approx(sure, rel=1e-6)  # the probability of each predicted class
 
 
 def tiny_recipe(**settings):
