@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--render-only", action="store_true",
         help="run nothing: rewrite the report's pages from the files it holds (after labkit bench --markdown "
-        "report/benchmarks.md, or a change to how the pages look)",
+        "report/benchmarks.md, or a change to how the pages look); the comparison's test images are read from "
+        "$LABKIT_DATA, else the user cache",
     )  # fmt: skip
 
     bench = _command(
@@ -341,9 +342,9 @@ def run_report(args: argparse.Namespace) -> int:
     if args.render_only:
         from .report import rerender
 
-        if args.parameter or args.seeds or args.profile:
-            raise UsageError("--render-only runs nothing, so it takes no -p, --seeds or --profile; drop them, "
-                             "or drop --render-only to run the notebooks")  # fmt: skip
+        if args.parameter or args.seeds or args.profile or args.update_notebooks:
+            raise UsageError("--render-only runs nothing, so it takes no -p, --seeds, --profile or --update-notebooks; "
+                             "drop them, or drop --render-only to run the notebooks")  # fmt: skip
         try:
             print(f"labkit report: pages rewritten: {rerender(args.report_dir)}")
         except FileNotFoundError as error:

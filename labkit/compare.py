@@ -88,11 +88,18 @@ def disagreements(commons: Sequence[CommonImage]) -> list[CommonImage]:
     return [image for image in commons if len(set(image.predictions)) > 1]
 
 
-def spread(items: Sequence, count: int) -> list:
-    """``count`` items evenly spaced over ``items`` (all of them when there are fewer): every class shows."""
-    if len(items) <= count:
-        return list(items)
-    return [items[round(index * (len(items) - 1) / (count - 1))] for index in range(count)] if count > 1 else [items[0]]
+def spread(images: Sequence[CommonImage], count: int) -> list[CommonImage]:
+    """Up to ``count`` images taken from each class in turn, so every class with one shows."""
+    by_class: dict[int, list[CommonImage]] = {}
+    for image in images:
+        by_class.setdefault(image.label, []).append(image)
+    queues = [list(reversed(group)) for _, group in sorted(by_class.items())]
+    chosen: list[CommonImage] = []
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop())
+    return sorted(chosen, key=lambda image: (image.label, image.rank))
 
 
 def disagreement_grid(images, commons: Sequence[CommonImage], models: Sequence[str], classes: Sequence[str],

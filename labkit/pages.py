@@ -21,7 +21,7 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block extra_css -%}<style type="text/css">{{ resources.labkit_style }}</style>{%- endblock extra_css -%}
+{%- block html_head_css -%}<style type="text/css">{{ resources.labkit_style }}</style>{%- endblock html_head_css -%}
 {%- block body_header -%}{{ super() }}{{ resources.labkit_navigation }}{%- endblock body_header -%}
 """
 _TEMPLATE_NAME = "labkit_page.html.j2"
@@ -36,21 +36,35 @@ nav.labkit [aria-current="page"] { font-weight: 600; color: #1f2328; }
 .jp-InputArea, .jp-InputArea-editor { overflow-x: auto; }
 """
 
-# Code first, so a dollar sign inside `code` or a fenced block is left alone.
-_CODE_OR_MATH = re.compile(r"(```.*?```|`[^`\n]*`)|\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.DOTALL)
+# Code first, so a dollar sign inside code or a fenced block is left alone; an escaped \$ is a
+# dollar; inline maths opens on a non-space and closes on one not followed by a digit
+# (pandoc's rule, so "costs $5 and $10" stays prose).
+_CODE_OR_MATH = re.compile(
+    r"(```.*?```|~~~.*?~~~|``[^`]+``|`[^`\n]*`|\\\$|^(?: {4}|\t)[^\n]*)"
+    r"|\$\$(.+?)\$\$|\\\((.+?)\\\)|\$(?=\S)([^$\n]+?)(?<=[^\s\\])\$(?!\d)",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def _convert(tex: str, display: str) -> str:
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(tex.strip(), display=display)
+    except Exception:  # latex2mathml raises its own token errors: show the TeX rather than lose the page
+        return f"<code>{html.escape(tex)}</code>"
 
 
 def mathml(markdown: str) -> str:
-    """``$...$`` and ``$$...$$`` in Markdown replaced by MathML, drawn by the browser without MathJax."""
-    from latex2mathml.converter import convert
+    """``$...$``, ``\\(...\\)`` and ``$$...$$`` in Markdown replaced by MathML, drawn by the browser without MathJax."""
 
     def replace(match: re.Match) -> str:
-        code, display, inline = match.groups()
+        code, display, parenthesised, inline = match.groups()
         if code is not None:
             return code
         if display is not None:
-            return convert(display.strip(), display="block")
-        return convert(inline.strip())
+            return _convert(display, "block")
+        return _convert(parenthesised if parenthesised is not None else inline, "inline")
 
     return _CODE_OR_MATH.sub(replace, markdown)
 
@@ -108,8 +122,10 @@ def render_notebook(
             for image in soup.select(f'[id="cell-id={cell.id}"] img'):
                 image["alt"] = alt
     for link in soup.find_all("a", href=True):
-        if link["href"] in (renamed or {}):
-            link["href"] = renamed[link["href"]]
+        linked, _, fragment = link["href"].partition("#")
+        linked = linked.removeprefix("./")
+        if linked in (renamed or {}):
+            link["href"] = renamed[linked] + (f"#{fragment}" if fragment else "")
     page = str(soup)
     remote = remote_resources(page)
     if remote:
@@ -119,7 +135,7 @@ def render_notebook(
 
 
 class _RemoteFinder(HTMLParser):
-    """Collects what a page would fetch from a network to run or to style itself."""
+    """Collects what a page would fetch from a network to run, style or show itself (links are not fetches)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -127,12 +143,15 @@ class _RemoteFinder(HTMLParser):
         self._in = None
 
     def handle_starttag(self, tag, attrs):
-        values = dict(attrs)
-        if tag == "script" and _remote(values.get("src")):
-            self.found.append(values["src"])
-        if tag == "link" and _remote(values.get("href")):
-            self.found.append(values["href"])
-        if tag == "style" or (tag == "script" and values.get("type", "text/javascript") in _EXECUTABLE):
+        values = {name: value or "" for name, value in attrs}
+        for name in ("src", "data", "poster") + (("href",) if tag == "link" else ()):
+            if _remote(values.get(name)):
+                self.found.append(values[name])
+        for candidate in values.get("srcset", "").split(","):
+            if _remote(candidate.strip().split(" ")[0]):
+                self.found.append(candidate.strip())
+        self.found += _URLS_IN_CSS.findall(values.get("style", ""))
+        if tag == "style" or (tag == "script" and values.get("type", "").lower() in _EXECUTABLE):
             self._in = tag
 
     def handle_endtag(self, tag):
@@ -141,17 +160,19 @@ class _RemoteFinder(HTMLParser):
 
     def handle_data(self, data):
         if self._in == "script":  # any URL in code it runs: an import, a src, a URL built from parts
-            self.found += re.findall(r"""https?://[^\s'"`]+""", data)
+            self.found += [url for url in _URLS.findall(data) if not url.lower().startswith(_NAMESPACES)]
         elif self._in == "style":
-            self.found += re.findall(r"""@import\s+(?:url\()?\s*['"]?(https?://[^'")\s]+)""", data)
-            self.found += re.findall(r"""url\(\s*['"]?(https?://[^'")\s]+)""", data)
+            self.found += _URLS_IN_CSS.findall(data)
 
 
-_EXECUTABLE = ("", "text/javascript", "application/javascript", "module")
+_URLS = re.compile(r"""https?://[^\s'"`]+""", re.IGNORECASE)
+_URLS_IN_CSS = re.compile(r"""(?:@import\s+|url\(\s*)['"]?((?:https?:)?//[^'")\s]+)""", re.IGNORECASE)
+_NAMESPACES = ("http://www.w3.org/",)  # XML namespace names: identifiers, never fetched
+_EXECUTABLE = ("", "text/javascript", "application/javascript", "module", "text/ecmascript", "application/ecmascript")
 
 
 def _remote(url: str | None) -> bool:
-    return bool(url) and (url.startswith(("http://", "https://", "//")))
+    return bool(url) and url.strip().lower().startswith(("http://", "https://", "//"))
 
 
 def remote_resources(page: str) -> list[str]:

@@ -158,8 +158,26 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], kernel: s
             os.environ[PROGRESS_VARIABLE] = previous
 
 
+def _from(folder: Path, path):
+    """A path as the notebooks read it: a relative one from their folder, the kernel's working folder."""
+    return None if path is None else Path(folder) / Path(path).expanduser()
+
+
+def executed_for_notebooks(executed: Path) -> Any:
+    """An executed lab notebook as notebooks/ keeps it: without papermill's injected cell.
+
+    That cell pinned the profile, seed and a scratch output folder the report has
+    since removed; without it, a reader's "Run All" takes the defaults again.
+    """
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if "injected-parameters" not in cell.metadata.get("tags", [])]
+    return notebook
+
+
 def _finish_executed(executed: Path, source: Path, destination: Path) -> None:
-    """Where papermill read and wrote the notebook, relative to the project; its injected cell skipped by nbval.
+    """Where papermill read and wrote the notebook, by folder name only; its injected cell skipped by nbval.
 
     nbval runs a committed copy on the smoke profile from ``$LABKIT_PROFILE``, which
     the report's injected parameters (profile, seed, output folder) would override.
@@ -228,9 +246,11 @@ def build_report(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
     if update_notebooks:
+        import nbformat
+
         for model in models:
             name = LABS[model].notebook
-            atomic_write_text(notebooks_dir / name, (report_dir / name).read_text(encoding="utf-8"))
+            atomic_write_text(notebooks_dir / name, nbformat.writes(executed_for_notebooks(report_dir / name)) + "\n")
             log(f"== {notebooks_dir.name}/{name} now holds the report's execution")
     return index
 
@@ -273,7 +293,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             shutil.copy2(report_dir / kept, staging / kept)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     render(staging, {model: histories[0] for model, histories in runs.items()}, generated,
-           seed_runs=runs if seeds and len(seeds) > 1 else None, data_root=parameters.get("data_root"))  # fmt: skip
+           seed_runs=runs if seeds and len(seeds) > 1 else None, data_root=_from(notebooks_dir, parameters.get("data_root")))  # fmt: skip
     _swap_in(staging, report_dir)
     log(f"== report written to {report_dir / 'index.html'}")
     return report_dir / "index.html"
@@ -348,6 +368,11 @@ def _figure(model: str, figure: str, file_name: str) -> str:
             f'{html.escape(described)}"></a><figcaption>{name} (select the figure for full size)</figcaption></figure>')  # fmt: skip
 
 
+def _short_commit(commit: str) -> str:
+    """The first 12 hex digits, keeping provenance's "+changes" mark of uncommitted edits."""
+    return commit[:12] + ("+changes" if commit.endswith("+changes") else "")
+
+
 def _what_ran(history: History) -> str:
     """How much of its recipe a run trained and tested, read from its history (not from today's profiles)."""
     info = history.info
@@ -408,8 +433,10 @@ def index_html(
         figures.append(f"<h3>{_FIGURE_TEXT[figure][0]}</h3><div{layout}>{cells}</div>")
     pages = [(label, href) for label, href in navigation_links if href not in ("index.html",)]
     page_list = "".join(f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>' for label, href in pages)
+    rendered = {href for _, href in navigation_links}
     notebooks = "".join(f'<li><a href="{html.escape(LABS[model].notebook)}">{html.escape(title(model))}: the executed '
-                        f"notebook</a> (opens in JupyterLab)</li>" for model in models)  # fmt: skip
+                        f"notebook</a> (.ipynb, to open in JupyterLab)</li>" for model in models
+                        if model in LABS and lab_page(model) in rendered)  # fmt: skip
 
     used = sorted({str(history.info.get("profile", "?")) for history in runs.values()})
     devices = sorted({str(history.info.get("device_name", "?")) for history in runs.values()})
@@ -435,7 +462,7 @@ def index_html(
         "the reference columns are the original lab's published results (one run each on an unnamed GPU)"
         if any(labs.values()) else "these are not the lab's classes, so there is no reference run to compare with"
     )
-    commits = sorted({str(history.info["commit"])[:12] for history in runs.values() if history.info.get("commit")})
+    commits = sorted({_short_commit(str(history.info["commit"])) for history in runs.values() if history.info.get("commit")})
     source = f" from labkit commit {html.escape(', '.join(commits))}" if commits else ""
     body = f"""<h1>{html.escape(subject)}</h1>
 <p class="note">Generated {html.escape(generated)} by <code>python -m labkit report</code>{source}. Every number in
@@ -494,6 +521,8 @@ def comparison_html(report_dir: Path, runs: dict[str, History], data_root=None) 
     from .data import load_split
 
     models = list(runs)
+    if len(models) < 2:
+        return ""
     folder = report_dir / COMPARISON_FOLDER
     folder.mkdir(exist_ok=True)
     classes = list(next(iter(runs.values())).info.get("classes", LAB_CLASSES))
@@ -518,13 +547,21 @@ def comparison_html(report_dir: Path, runs: dict[str, History], data_root=None) 
     wanted = {"disagree": compare.spread(differing, 12)}
     for index, model in enumerate(models):
         wanted[model] = compare.confident_mistakes(commons, index)
-    shown = [image for chosen in wanted.values() for image in chosen]
+    # The images of the run tested on the fewest, loaded again and checked against its record.
+    smallest = min(models, key=lambda model: int(runs[model].info.get("test_images") or 0))
+    tested = runs[smallest].info
     try:
-        per_class = 1 + max((image.rank for image in shown), default=0)
-        split = load_split("test", classes, data_root, per_class, download=False)
+        split = load_split("test", classes, data_root, tested.get("test_per_class"), download=False)
     except (OSError, RuntimeError, ValueError) as error:
-        parts.append(f'<p class="note">The test images were not found here ({html.escape(str(error).splitlines()[0])}), '
-                     "so the images the two models disagree on are not shown.</p>")  # fmt: skip
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        parts.append(f'<p class="note">The test images were not found here ({html.escape(reason)}), so the images '
+                     "the two models disagree on are not shown.</p>")  # fmt: skip
+        return "".join(parts)
+    recorded = (tested.get("data") or {}).get("test_sha256")
+    if recorded and split.checksum() != recorded:
+        parts.append('<p class="note">The test images found here are not the ones the runs were tested on (their '
+                     "SHA-256 differs from the runs' record), so the images the two models disagree on are not shown."
+                     "</p>")  # fmt: skip
         return "".join(parts)
     positions: dict[int, list[int]] = {}
     for position, label in enumerate(split.labels.tolist()):
@@ -572,7 +609,7 @@ def render(
 
     report_dir = Path(report_dir)
     links = navigation(report_dir, runs)
-    renamed = {LABS[model].notebook: lab_page(model) for model in LABS}
+    renamed = {LABS[model].notebook: lab_page(model) for model in runs if (report_dir / LABS[model].notebook).is_file()}
     for model in runs:
         notebook = report_dir / LABS[model].notebook
         if notebook.is_file():
@@ -587,7 +624,9 @@ def saved_runs(report_dir: Path) -> tuple[dict[str, History], dict[str, list[His
     import json
 
     report_dir = Path(report_dir)
-    runs = {model: History.load(report_dir / model / HISTORY) for model in LABS if (report_dir / model / HISTORY).is_file()}
+    saved = json.loads((report_dir / RESULTS).read_text()) if (report_dir / RESULTS).is_file() else {}
+    listed = [model for model in saved if model in LABS] or list(LABS)  # this report's labs, not an older one's
+    runs = {model: History.load(report_dir / model / HISTORY) for model in listed if (report_dir / model / HISTORY).is_file()}
     if not runs:
         raise FileNotFoundError(f"{report_dir} holds no lab's {HISTORY}; make the report first (python -m labkit report)")
     seed_runs: dict[str, list[History]] = {}
@@ -596,7 +635,6 @@ def saved_runs(report_dir: Path) -> tuple[dict[str, History], dict[str, list[His
                         key=lambda path: int(path.stem.rsplit("seed", 1)[1]))  # fmt: skip
         if others:
             seed_runs[model] = [first] + [History.load(path) for path in others]
-    saved = json.loads((report_dir / RESULTS).read_text()) if (report_dir / RESULTS).is_file() else {}
     generated = saved.get("generated") or max(str(history.info.get("finished_at", "")) for history in runs.values())
     return runs, seed_runs or None, generated
 

@@ -202,20 +202,33 @@ def _trend(values: Sequence[float]) -> float:
 
 
 def chance_notes(history: History) -> list[str]:
-    """A sentence for each epoch that put (nearly) every test image into one class, naming the class."""
+    """A sentence for each stretch of epochs that put (nearly) every test image into one class, naming it."""
     classes = list(history.info.get("classes", ()))
+    counts = history.test_predicted_counts
+    epochs = history.epochs[-len(counts):] if counts else []  # a resumed older run has counts for its last epochs only
+    accuracies = history.test_acc[-len(counts):] if counts else []
+    collapsed = []
+    for epoch, accuracy, count in zip(epochs, accuracies, counts):
+        total = sum(count)
+        if total and len(count) == len(classes) and max(count) >= 0.95 * total:
+            collapsed.append((epoch, accuracy, classes[count.index(max(count))], max(count) == total))
+    groups: list[list[tuple]] = []
+    for entry in collapsed:  # consecutive epochs onto the same class make one note
+        if groups and groups[-1][-1][0] == entry[0] - 1 and groups[-1][-1][2] == entry[2]:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
     notes = []
-    for epoch, accuracy, counts in zip(history.epochs, history.test_acc, history.test_predicted_counts):
-        total = sum(counts)
-        if not total or len(counts) != len(classes) or max(counts) < 0.95 * total:
-            continue
-        chosen = classes[counts.index(max(counts))]
-        share = "every test image" if max(counts) == total else f"{max(counts) / total:.0%} of the test images"
-        notes.append(
-            f"**At chance.** After epoch {epoch} the test accuracy was {100 * accuracy:.2f}%: the network put "
-            f"{share} into one class, {chosen}, which scores about that class's share of the test split, as "
-            "guessing would. The later epochs show whether it recovered."
-        )
+    for group in groups:
+        first, last, chosen = group[0][0], group[-1][0], group[0][2]
+        when = f"epoch {first}" if first == last else f"epochs {first} to {last}"
+        accuracy = ", ".join(f"{100 * entry[1]:.2f}%" for entry in group)
+        share = "every test image" if all(entry[3] for entry in group) else "95% or more of the test images"
+        note = (f"**At chance.** After {when} the test accuracy was {accuracy}: the network put {share} into one "
+                f"class, {chosen}, which scores about that class's share of the test split, as guessing would.")  # fmt: skip
+        if last != history.epochs[-1]:
+            note += " The later epochs show whether it recovered."
+        notes.append(note)
     return notes
 
 

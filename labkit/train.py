@@ -382,6 +382,7 @@ def fit(
     unknown = sorted(set(allow_changes) - set(CHANGEABLE_ON_RESUME))
     if unknown:
         raise ValueError(f"only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume, not {', '.join(unknown)}")
+    progress_bars_wanted()  # a meaningless $LABKIT_PROGRESS is refused before any data or model work
     device, bf16, channels_last = device_settings(device, recipe.bf16, recipe.channels_last)
     model.to(device=device, memory_format=memory_format(channels_last))
     optimizer = make_optimizer(model, recipe)

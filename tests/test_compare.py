@@ -29,8 +29,11 @@ def test_the_surest_mistakes_come_first_and_need_saved_confidences():
     assert compare.confident_mistakes(compare.common_images([saved([0], [1]), run]), 0) == []
 
 
-def test_a_spread_keeps_both_ends_and_every_class():
-    assert compare.spread(list(range(10)), 4) == [0, 3, 6, 9] and compare.spread([1, 2], 5) == [1, 2]
+def test_a_spread_takes_each_class_in_turn():
+    images = [compare.CommonImage(label, rank, (0, 1), (None, None)) for label, ranks in ((0, 5), (1, 1), (2, 3))
+              for rank in range(ranks)]  # fmt: skip
+    assert [(image.label, image.rank) for image in compare.spread(images, 5)] == [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1)]
+    assert compare.spread(images, 0) == [] and len(compare.spread(images, 50)) == 9
 
 
 def test_training_flops_and_the_cost_figure_place_each_run_and_its_reference():

@@ -1,11 +1,13 @@
 """The papermill report command, on tiny stand-in notebooks (a few seconds each)."""
 
+import json
 import re
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+import labkit.report
 from labkit import cli
 from labkit.pages import remote_resources
 from labkit.report import NotebookFailed, build_report
@@ -278,8 +280,33 @@ def test_the_notebooks_can_take_the_reports_execution_and_nbval_skips_its_inject
     build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None,
                  update_notebooks=True)  # fmt: skip
     for name in ("vgg16_lab.ipynb", "resnet50_lab.ipynb"):
-        assert (notebooks / name).read_text() == (report_dir / name).read_text()
-        executed = nbformat.read(notebooks / name, as_version=4)
-        injected = [cell for cell in executed.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+        reported = nbformat.read(report_dir / name, as_version=4)
+        injected = [cell for cell in reported.cells if "injected-parameters" in cell.metadata.get("tags", [])]
         assert len(injected) == 1 and "nbval-skip" in injected[0].metadata["tags"]  # nbval keeps LABKIT_PROFILE's
-        assert executed.metadata["papermill"]["output_path"] == f"report/{name}"
+        assert reported.metadata["papermill"]["output_path"] == f"report/{name}"
+        copied = nbformat.read(notebooks / name, as_version=4)  # the same cells and outputs, less the pinned settings
+        assert copied.cells == [cell for cell in reported.cells if cell not in injected]
+        assert copied.metadata == reported.metadata
+
+
+def test_one_lab_alone_gets_no_comparison_and_no_link_to_the_other(notebooks, tmp_path):
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke"}, models=("vgg16",), log=lambda message: None)
+    page = (report_dir / "index.html").read_text()
+    assert "The two models compared" not in page and "resnet50_lab" not in page
+    assert not (report_dir / "comparison").exists()
+
+
+@pytest.mark.shared_data
+def test_test_images_other_than_the_runs_are_not_shown_as_theirs(notebooks, tmp_path, shared_data):
+    report_dir = tmp_path / "report"
+    build_report(notebooks, report_dir, tmp_path / "runs", {"profile": "smoke", "data_root": str(shared_data)},
+                 log=lambda message: None)  # fmt: skip
+    for model in ("vgg16", "resnet50"):
+        history = json.loads((report_dir / model / "history.json").read_text())
+        history["info"]["data"] = {"test_sha256": "0" * 64}  # recorded from other pixels
+        (report_dir / model / "history.json").write_text(json.dumps(history))
+    (report_dir / "comparison" / "disagreements.png").unlink()
+    labkit.report.rerender(report_dir, shared_data)
+    page = (report_dir / "index.html").read_text()
+    assert "are not the ones the runs were tested on" in page and not (report_dir / "comparison" / "disagreements.png").exists()

@@ -45,7 +45,8 @@ def test_index_page_and_results_json(tmp_path):
     runs = {"vgg16": make_history(), "resnet50": make_history("resnet50", params=23_510_339)}
     path = report.write_index(tmp_path, runs, "2026-01-01")
     page = path.read_text()
-    assert page.count("<img") == 6 and 'href="vgg16_lab.ipynb"' in page
+    assert page.count("<img") == 6 and 'href="results.json"' in page
+    assert 'href="vgg16_lab.ipynb"' not in page  # no executed notebook in this folder: no link to one
     assert "VGG16: reference" in page and "97.20%" in page and "89.10%" in page
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["vgg16"]["test_acc"] == pytest.approx(0.7)
@@ -83,7 +84,16 @@ def test_an_epoch_that_put_every_test_image_in_one_class_is_named_at_chance():
     history.test_predicted_counts = [[0, 0, 30], [9, 10, 11]]
     text = results.conclusion_markdown(history, "vgg16")
     assert "After epoch 1 the test accuracy was 33.33%: the network put every test image into one class, bird" in text
-    assert "After epoch 2" not in text
+    assert "After epoch 2" not in text and "The later epochs show whether it recovered." in text
+
+
+def test_chance_notes_group_epochs_say_nothing_of_later_epochs_after_the_last_and_align_a_resumed_run():
+    history = make_history(accs=((0.5, 0.6), (0.5, 1 / 3), (0.5, 1 / 3)))
+    history.info["classes"] = ["airplane", "automobile", "bird"]
+    history.test_predicted_counts = [[0, 30, 0], [0, 30, 0]]  # a resumed run recorded only its last two epochs
+    (note,) = results.chance_notes(history)
+    assert note.startswith("**At chance.** After epochs 2 to 3 the test accuracy was 33.33%, 33.33%")
+    assert "automobile" in note and "later epochs" not in note
 
 
 def test_conclusion_does_not_call_a_rising_loss_converged():
