@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--update-notebooks", action="store_true",
         help="also copy the executed lab notebooks back into the notebooks folder (what make notebooks does), so "
-        "the notebooks and the report hold one execution",
+        "the notebooks and the report hold one execution; with --render-only, from the report already there",
     )  # fmt: skip
     report.add_argument(
         "--render-only", action="store_true",
@@ -340,13 +340,15 @@ def run_report(args: argparse.Namespace) -> int:
     from .report import RECIPE_PARAMETERS, NotebookFailed, absolute_data_root, build_report, check_parameters
 
     if args.render_only:
-        from .report import rerender
+        from .report import copy_to_notebooks, rerender
 
-        if args.parameter or args.seeds or args.profile or args.update_notebooks:
-            raise UsageError("--render-only runs nothing, so it takes no -p, --seeds, --profile or --update-notebooks; "
-                             "drop them, or drop --render-only to run the notebooks")  # fmt: skip
+        if args.parameter or args.seeds or args.profile:
+            raise UsageError("--render-only runs nothing, so it takes no -p, --seeds or --profile; drop them, "
+                             "or drop --render-only to run the notebooks")  # fmt: skip
         try:
             print(f"labkit report: pages rewritten: {rerender(args.report_dir)}")
+            if args.update_notebooks:  # e.g. a report brought back from a GPU machine
+                copy_to_notebooks(args.report_dir, args.notebooks)
         except FileNotFoundError as error:
             raise UsageError(str(error)) from None
         return 0

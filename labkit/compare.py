@@ -78,9 +78,8 @@ def cost_figure(runs: dict[str, History], flops_per_image: dict[str, float]) -> 
     return figure
 
 
-def _marked(name: str, right: bool, guess: str, confidence: float | None = None) -> str:
-    sure = f" {confidence:.0%}" if confidence is not None else ""
-    return f"{name}: {RIGHT_MARK if right else WRONG_MARK} {guess}{sure}"
+def _marked(name: str, right: bool, guess: str) -> str:
+    return f"{name}: {RIGHT_MARK if right else WRONG_MARK} {guess}"
 
 
 def disagreements(commons: Sequence[CommonImage]) -> list[CommonImage]:
@@ -120,8 +119,9 @@ def confident_mistakes(commons: Sequence[CommonImage], run: int, count: int = 8)
     return sorted(wrong, key=lambda image: -image.confidences[run])[:count]
 
 
-def mistakes_grid(images, mistakes: Sequence[CommonImage], run: int, model: str, classes: Sequence[str]) -> Figure:
+def mistakes_grid(images, mistakes: Sequence[CommonImage], run: int, classes: Sequence[str]) -> Figure:
     """A run's surest mistakes: the wrong class with the softmax probability it gave it, and the truth."""
-    titles = [f"{_marked(title(model), False, classes[image.predictions[run]], image.confidences[run])}\n"
-              f"(true: {classes[image.label]})" for image in mistakes]  # fmt: skip
+    # The model is named in the caption: a title holds the mark, the class, the probability and the truth.
+    titles = [f"{WRONG_MARK} {classes[image.predictions[run]]} {image.confidences[run]:.1%}\n(true: {classes[image.label]})"
+              for image in mistakes]  # fmt: skip
     return image_grid(images, titles, [MISTAKE_COLOUR] * len(titles), columns=4, fontsize=9, height=2.1)

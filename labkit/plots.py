@@ -51,11 +51,11 @@ def training_curves(history: History, title: str | None = None, reference: Lab |
         acc_axes.plot([at], [100 * reference.reference.test_acc], "*", color="C1", markersize=12,
                       markeredgecolor="black", label=f"reference test ({at} epochs)")  # fmt: skip
     acc_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    last = max([*epochs, reference.recipe.epochs if reference is not None else 0])
-    for axes in (loss_axes, acc_axes):
+    ran = max(epochs, default=0)
+    for axes, last in ((loss_axes, ran), (acc_axes, max(ran, reference.recipe.epochs if reference is not None else 0))):
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
-        if 0 < last <= 20:
+        if 0 < last <= 20:  # the loss over this run's epochs; the accuracy out to the reference's last one
             axes.set_xticks(range(0 if history.stretch_loss else 1, last + 1))
         else:
             axes.xaxis.get_major_locator().set_params(integer=True)

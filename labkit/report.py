@@ -177,7 +177,7 @@ def executed_for_notebooks(executed: Path) -> Any:
 
 
 def _finish_executed(executed: Path, source: Path, destination: Path) -> None:
-    """Where papermill read and wrote the notebook, by folder name only; its injected cell skipped by nbval.
+    """Where papermill read and wrote the notebook, by folder name only; no stale widget state; nbval skips its injected cell.
 
     nbval runs a committed copy on the smoke profile from ``$LABKIT_PROFILE``, which
     the report's injected parameters (profile, seed, output folder) would override.
@@ -185,6 +185,7 @@ def _finish_executed(executed: Path, source: Path, destination: Path) -> None:
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
+    notebook.metadata.pop("widgets", None)  # papermill copies the source's: another run's progress bars
     record = notebook.metadata.get("papermill", {})
     record.update({"input_path": source.as_posix(), "output_path": destination.as_posix()})
     for cell in notebook.cells:
@@ -246,13 +247,20 @@ def build_report(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # its checkpoints; the report keeps each run's history and figures
     if update_notebooks:
-        import nbformat
-
-        for model in models:
-            name = LABS[model].notebook
-            atomic_write_text(notebooks_dir / name, nbformat.writes(executed_for_notebooks(report_dir / name)) + "\n")
-            log(f"== {notebooks_dir.name}/{name} now holds the report's execution")
+        copy_to_notebooks(report_dir, notebooks_dir, models, log)
     return index
+
+
+def copy_to_notebooks(report_dir: Path, notebooks_dir: Path, models=tuple(LABS), log=print) -> None:
+    """Each lab's executed notebook from the report over the notebook it ran from: one execution in both."""
+    import nbformat
+
+    for model in models:
+        name = LABS[model].notebook
+        if not (report_dir / name).is_file():
+            raise FileNotFoundError(f"{report_dir / name} is missing: the report holds no executed {title(model)} lab")
+        atomic_write_text(Path(notebooks_dir) / name, nbformat.writes(executed_for_notebooks(report_dir / name)) + "\n")
+        log(f"== {Path(notebooks_dir).name}/{name} now holds the report's execution")
 
 
 
@@ -588,7 +596,7 @@ def comparison_html(report_dir: Path, runs: dict[str, History], data_root=None) 
                          "(runs saved before labkit recorded them have none).</p>")  # fmt: skip
             continue
         file_name = f"{model}-surest-mistakes.png"
-        compare.mistakes_grid(pictures(mistakes), mistakes, index, model, classes).savefig(folder / file_name, dpi=FIGURE_DPI)
+        compare.mistakes_grid(pictures(mistakes), mistakes, index, classes).savefig(folder / file_name, dpi=FIGURE_DPI)
         parts.append(_picture(f"{COMPARISON_FOLDER}/{file_name}", f"{title(model)}'s most confident mistakes: test images "
                               "titled with the wrong class, the probability the model gave it, and the true class",
                               f"{title(model)}: the {len(mistakes)} wrong answers it was surest of, on the common test images."))  # fmt: skip

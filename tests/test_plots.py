@@ -58,6 +58,7 @@ def test_the_loss_curve_has_a_point_every_few_steps_and_the_reference_is_marked(
     stars = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in acc_axes.lines[2:]}
     assert stars == {"reference train (20 epochs)": ([20], [pytest.approx(99.54)]),
                      "reference test (20 epochs)": ([20], [pytest.approx(93.0)])}  # fmt: skip
+    assert max(loss_axes.get_xticks()) == 3 and max(acc_axes.get_xticks()) == 20  # the loss over this run only
 
 
 def test_a_held_out_validation_split_gets_its_own_curves(history):

@@ -215,9 +215,12 @@ def test_render_only_rewrites_the_pages_from_the_report_and_runs_nothing(noteboo
     for page in report_dir.glob("*.html"):
         page.unlink()
     (report_dir / "benchmarks.md").write_text("# Benchmarks\n\nmeasured later\n")
-    (notebooks / "vgg16_lab.ipynb").unlink()  # nothing is executed
-    assert cli.main(["report", "--render-only", "--report-dir", str(report_dir)]) == 0
+    (notebooks / "vgg16_lab.ipynb").write_text("{}")  # the notebooks take the report's execution, nothing runs
+    assert cli.main(["report", "--render-only", "--update-notebooks", "--report-dir", str(report_dir),
+                     "--notebooks", str(notebooks)]) == 0  # fmt: skip
     assert "pages rewritten" in capsys.readouterr().out
+    assert nbformat.read(notebooks / "vgg16_lab.ipynb", as_version=4).metadata["papermill"]["output_path"] == (
+        "report/vgg16_lab.ipynb")  # fmt: skip
     assert sorted(page.name for page in report_dir.glob("*.html")) == [
         "benchmarks.html", "index.html", "resnet50_lab.html", "vgg16_lab.html"]  # fmt: skip
     assert "measured later" in (report_dir / "benchmarks.html").read_text()
@@ -236,6 +239,9 @@ def test_headless_runs_store_no_widget_progress_bars(tmp_path):
     bars = "from labkit import train\nfor _ in train._progress(range(3), 3, 'epoch 1 train', True):\n    pass"
     for model in ("vgg16", "resnet50"):
         write_notebook(folder / f"{model}_lab.ipynb", f'MODEL = "{model}"', bars, WRITES_A_RUN)
+        source = nbformat.read(folder / f"{model}_lab.ipynb", as_version=4)  # as an older execution leaves it
+        source.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"a": {}}}}
+        nbformat.write(source, folder / f"{model}_lab.ipynb")
     report_dir = tmp_path / "report"
     build_report(folder, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None)
     executed = nbformat.read(report_dir / "vgg16_lab.ipynb", as_version=4)
