@@ -370,10 +370,7 @@ def paired_test(report_dir: Path, models: list[str]):
 
 def _figure(model: str, figure: str, file_name: str) -> str:
     heading, described = _FIGURE_TEXT[figure]
-    name = html.escape(title(model))
-    source = f"{model}/{file_name}"
-    return (f'<figure><a href="{source}"><img src="{source}" alt="{name} {html.escape(heading.lower())}: '
-            f'{html.escape(described)}"></a><figcaption>{name} (select the figure for full size)</figcaption></figure>')  # fmt: skip
+    return _picture(f"{model}/{file_name}", f"{title(model)} {heading.lower()}: {described}", title(model))
 
 
 def _short_commit(commit: str) -> str:
