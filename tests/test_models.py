@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from labkit import models
+from labkit import models, papers
 from labkit.models import Bottleneck
 
 
@@ -93,3 +93,61 @@ def test_resnet_shortcut_is_identity_where_the_input_passes_through_unchanged():
 def test_build_rejects_an_unknown_name_and_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown model 'vgg17'.*vgg16.*resnet50"):
         models.build("vgg17")
+
+
+@pytest.mark.parametrize("depth", sorted(papers.RESNET_CIFAR))
+def test_cifar_resnets_have_the_papers_parameter_counts(depth):
+    millions = papers.RESNET_CIFAR[depth][0]  # Table 6, 10-class head, rounded as the table prints it
+    digits = len(str(millions).split(".")[1])
+    count = models.count_parameters(models.build(f"resnet{depth}", num_classes=10))
+    assert round(count / 1e6, digits) == millions
+    # A plain net is the same network without its shortcuts, and option A shortcuts have no parameters.
+    assert models.count_parameters(models.build(f"plain{depth}", num_classes=10)) == count
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+def test_cifar_resnet_layout_follows_section_4_2(depth):
+    model = models.build(f"resnet{depth}", num_classes=10)
+    convs = [m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) + len(layers_of(model, nn.Linear)) == depth  # 6n+2 weight layers, no projection convs
+    assert all(conv.kernel_size == (3, 3) for conv in convs)
+    stages = [model.layer1, model.layer2, model.layer3]
+    assert not hasattr(model, "layer4") and [len(stage) for stage in stages] == [(depth - 2) // 6] * 3
+    shapes = []
+    hooks = [stage.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:]))) for stage in stages]
+    model(torch.zeros(1, 3, 32, 32))
+    for hook in hooks:
+        hook.remove()
+    assert shapes == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
+    strided = [block for block in layers_of(model, models.BasicBlock) if block.conv1.stride == (2, 2)]
+    assert len(strided) == 2 and all(isinstance(b.shortcut, models.resnet.ZeroPadShortcut) for b in strided)
+
+
+def test_zero_padded_shortcut_subsamples_and_appends_zero_channels():
+    shortcut = models.resnet.ZeroPadShortcut(16, 32, stride=2)
+    x = torch.randn(2, 16, 8, 8)
+    out = shortcut(x)
+    assert out.shape == (2, 32, 4, 4)
+    assert torch.equal(out[:, :16], x[:, :, ::2, ::2]) and not out[:, 16:].any()
+    assert not list(shortcut.parameters())
+
+
+@pytest.mark.parametrize(("residual", "plain"), [("resnet20", "plain20"), ("resnet18", "plain18"), ("resnet34", "plain34")])
+def test_a_plain_net_is_its_resnet_with_the_shortcuts_removed_and_nothing_else(residual, plain):
+    with_shortcuts, without = models.build(residual), models.build(plain)
+    assert all(block.shortcut is None for block in layers_of(without, models.BasicBlock))
+    kept = {name: p.shape for name, p in with_shortcuts.named_parameters() if ".shortcut." not in name}
+    assert {name: p.shape for name, p in without.named_parameters()} == kept
+    # Same weights, and a block whose input is zero: the shortcut adds nothing, so both nets agree.
+    without.load_state_dict({k: v for k, v in with_shortcuts.state_dict().items() if ".shortcut." not in k})
+    block_r, block_p = with_shortcuts.layer1[0].eval(), without.layer1[0].eval()
+    x = torch.randn(1, block_r.conv1.in_channels, 8, 8)
+    with torch.no_grad():
+        assert not torch.allclose(block_r(x), block_p(x))
+        zero = torch.zeros_like(x)
+        assert torch.allclose(block_r(zero), block_p(zero))
+
+
+def test_cifar_resnet_refuses_a_depth_that_is_not_6n_plus_2():
+    with pytest.raises(ValueError, match="6n\\+2 layers.*depth 21"):
+        models.cifar_resnet(21)

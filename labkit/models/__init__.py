@@ -7,7 +7,30 @@ from typing import Callable
 from torch import nn
 
 from ..lab import LAB_CLASSES
-from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .resnet import (
+    CIFAR_DEPTHS,
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    cifar_resnet,
+    plain18,
+    plain20,
+    plain32,
+    plain34,
+    plain44,
+    plain56,
+    plain110,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet56,
+    resnet101,
+    resnet110,
+    resnet152,
+)
 from .summary import summary
 from .vgg import VGG, cfgs, make_layers, vgg11, vgg13, vgg16, vgg19
 
@@ -21,6 +44,19 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "resnet50": resnet50,
     "resnet101": resnet101,
     "resnet152": resnet152,
+    "plain18": plain18,
+    "plain34": plain34,
+    # The CIFAR-10 networks of He et al. section 4.2 (widths 16/32/64, option A shortcuts).
+    "resnet20": resnet20,
+    "resnet32": resnet32,
+    "resnet44": resnet44,
+    "resnet56": resnet56,
+    "resnet110": resnet110,
+    "plain20": plain20,
+    "plain32": plain32,
+    "plain44": plain44,
+    "plain56": plain56,
+    "plain110": plain110,
 }
 
 
@@ -38,7 +74,8 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
-    "BUILDERS", "BasicBlock", "Bottleneck", "ResNet", "VGG", "build", "cfgs", "count_parameters",
-    "make_layers", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "summary", "vgg11", "vgg13", "vgg16", "vgg19",
+    "BUILDERS", "CIFAR_DEPTHS", "BasicBlock", "Bottleneck", "ResNet", "VGG", "build", "cfgs", "cifar_resnet",
+    "count_parameters", "make_layers", "plain18", "plain20", "plain32", "plain34", "plain44", "plain56", "plain110",
+    "resnet18", "resnet20", "resnet32", "resnet34", "resnet44", "resnet50", "resnet56", "resnet101", "resnet110",
+    "resnet152", "summary", "vgg11", "vgg13", "vgg16", "vgg19",
 ]  # fmt: skip

@@ -20,6 +20,14 @@ def _rows_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return rows
 
 
+def _shortcut_note(shortcut: nn.Module | None) -> str:
+    if shortcut is None:
+        return ", no shortcut"
+    if isinstance(shortcut, nn.Identity):
+        return ""
+    return ", projection shortcut" if any(isinstance(m, nn.Conv2d) for m in shortcut.modules()) else ", zero-padded shortcut"
+
+
 def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.Conv2d):
         k, s = module.kernel_size, module.stride
@@ -34,8 +42,7 @@ def _describe(module: nn.Module) -> str:
         stride = module.conv1.stride[0]
         out = max(m.out_channels for m in module.modules() if isinstance(m, nn.Conv2d))
         kind = type(module).__name__
-        projection = "" if isinstance(module.shortcut, nn.Identity) else ", projection shortcut"
-        return f"{kind} {module.conv1.in_channels}->{out}" + (f", stride {stride}" if stride > 1 else "") + projection
+        return f"{kind} {module.conv1.in_channels}->{out}" + (f", stride {stride}" if stride > 1 else "") + _shortcut_note(module.shortcut)
     return type(module).__name__
 
 
