@@ -15,6 +15,7 @@ from .lab import (
     AUTO,
     CHANGEABLE_ON_RESUME,
     CHECKPOINT,
+    EXPERIMENTS,
     FULL,
     HISTORY,
     INPUT_PATHS,
@@ -23,6 +24,7 @@ from .lab import (
     QUICK,
     SMOKE,
     Recipe,
+    experiment_parameter,
 )
 
 
@@ -261,6 +263,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--markdown", type=Path, default=None, metavar="PATH", help="also write a Markdown report (e.g. report/benchmarks.md)"
     )
 
+    experiment = _command(
+        commands, "experiment", run_experiment, "run one of the papers' experiments: depth, degradation or protocol",
+        (
+            "depth: VGG's configurations A, B, D and E trained alike; degradation: plain and residual CIFAR "
+            "networks at two depths; protocol: VGG's test protocols (single, flip, dense, dense+flip) on one trained "
+            "VGG16. Each runs with the lab's recipe at its profile's size (labkit/lab.py) and writes results.json "
+            "and figures into --out."
+        ),
+    )
+    experiment.add_argument("name", choices=list(EXPERIMENTS), help="the experiment")
+    experiment.add_argument("--out", required=True, type=Path, help="folder for results.json and the figures")
+    experiment.add_argument(
+        "--profile", choices=[AUTO, *PROFILES], default=None,
+        help="how much each experiment runs (default: $LABKIT_PROFILE, else auto: full where a CUDA GPU is, else quick)",
+    )  # fmt: skip
+    experiment.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
+    experiment.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    experiment.add_argument("--seed", type=int, default=0, help="seed for every model's init, shuffling and augmentation")
+    experiment.add_argument(
+        "--from", dest="from_run", type=Path, default=None, metavar="RUN",
+        help=f"protocol only: test the VGG16 trained in this run folder ({CHECKPOINT} and {HISTORY} of labkit train) "
+        "instead of training one on the profile first",
+    )  # fmt: skip
+    experiment.add_argument(
+        "--bf16", action=argparse.BooleanOptionalAction, default=None,
+        help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16)",
+    )  # fmt: skip
+    experiment.add_argument("--overwrite", action="store_true", help="replace the results that --out already holds")
+
     data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     verify = _command(
@@ -378,7 +409,9 @@ def run_report(args: argparse.Namespace) -> int:
              if passed else ""), flush=True)  # fmt: skip
     if profile.name != SMOKE.name:
         overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
-        _print_estimates(profile.name, device, len(args.seeds or (None,)), overrides)
+        switched_off = {name for name in EXPERIMENTS if parameters.get(experiment_parameter(name)) is False}
+        _print_estimates(profile.name, device, len(args.seeds or (None,)), overrides,
+                         tuple(name for name in EXPERIMENTS if name not in switched_off))  # fmt: skip
     parameters["profile"] = profile.name  # the notebooks run what was announced, whatever their own default
     try:
         build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds,
@@ -389,17 +422,23 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_estimates(chosen: str, device, seeds: int = 1, overrides: dict | None = None) -> None:
+def _print_estimates(chosen: str, device, seeds: int = 1, overrides: dict | None = None,
+                     experiments: tuple[str, ...] | None = None) -> None:  # fmt: skip
     from .device import device_name
     from .report import duration, estimate_seconds
 
-    print(f"Estimated training and test time on this machine ({device_name(device)}), from measured step rates:", flush=True)
-    estimate = estimate_seconds((FULL.name, QUICK.name), str(device), overrides)
-    for name, seconds in estimate.items():
-        models = ", ".join(f"{LABS[model].title} {duration(value)}" for model, value in seconds.items())
-        total = f"about {duration(sum(seconds.values()))} in all"
-        if name == chosen:
-            total += f", {duration(seeds * sum(seconds.values()))} for {seeds} seeds  <- this run" if seeds > 1 else "  <- this run"
+    print(f"Estimated training and test time on this machine ({device_name(device)}), from measured step rates, "
+          "of each notebook with the papers' experiments it runs:", flush=True)  # fmt: skip
+    estimate = estimate_seconds((FULL.name, QUICK.name), str(device), overrides, experiments)
+    for name, parts in estimate.items():
+        models = ", ".join(f"{LABS[model].title} {duration(sum(part))}" for model, part in parts.items())
+        once = sum(sum(part) for part in parts.values())
+        total = f"about {duration(once)} in all"
+        if name == chosen and seeds > 1:  # the experiments run with the first seed only
+            every_seed = sum(lab_part for lab_part, _ in parts.values())
+            total += f", {duration(once + (seeds - 1) * every_seed)} for {seeds} seeds  <- this run"
+        elif name == chosen:
+            total += "  <- this run"
         print(f"  {name:<5} {models}: {total}")
     other = QUICK.name if chosen == FULL.name else FULL.name
     print(f"To run the {other} profile instead: python -m labkit report --profile {other}   (or LABKIT_PROFILE={other} make report)",
@@ -457,6 +496,63 @@ def run_train(args: argparse.Namespace) -> int:
         f"after {final['epochs']} epochs; training time {final['total_seconds']:.1f} s on "
         f"{finished.history.info['device_name']}. Results in {args.out}"
     )
+    return 0
+
+
+def _trained_vgg16(args: argparse.Namespace, profile):
+    """The VGG16 whose test passes the protocol experiment compares: from --from, else trained here."""
+    from . import pipeline
+    from .checkpoint import load_checkpoint
+    from .data import load_split
+    from .history import History
+    from .lab import recipe
+
+    if args.from_run is None:
+        chosen = recipe("vgg16", profile, seed=args.seed, bf16=args.bf16)
+        train_split, test_split = pipeline.load_data(chosen, args.data)
+        print(f"protocol: training VGG16 first ({profile.for_model('vgg16').describe('vgg16')}); "
+              "pass --from RUN to test a trained one", flush=True)  # fmt: skip
+        model = pipeline.build_model(chosen)
+        from .train import fit
+
+        fit(model, train_split, test_split, chosen, device=args.device, progress=False, log=functools.partial(print, flush=True))
+        return model, test_split
+    history_path, checkpoint_path = args.from_run / HISTORY, args.from_run / CHECKPOINT
+    if not history_path.is_file() or not checkpoint_path.is_file():
+        raise UsageError(f"--from {args.from_run} holds no finished run ({HISTORY} and {CHECKPOINT}); "
+                         "give the --out folder of a finished labkit train run")  # fmt: skip
+    info = History.load(history_path).info
+    if info.get("model") != "vgg16" or not info.get("classes"):
+        raise UsageError(f"--from {args.from_run} is not a labkit VGG16 run (its {HISTORY} names model "
+                         f"{info.get('model')!r}); the protocol experiment tests a VGG16")  # fmt: skip
+    trained = recipe("vgg16", profile, classes=tuple(info["classes"]), seed=args.seed)
+    model = pipeline.build_model(trained)
+    model.load_state_dict(load_checkpoint(checkpoint_path)["model"])
+    return model, load_split("test", trained.classes, args.data, info.get("test_per_class"))
+
+
+def run_experiment(args: argparse.Namespace) -> int:
+    from . import experiment_tables, experiments
+    from .lab import choose_profile
+
+    if args.from_run is not None and args.name != "protocol":
+        raise UsageError(f"--from is for the protocol experiment, which tests a trained VGG16; {args.name} trains its own models")
+    _check_out(args.out, False, args.overwrite, args.data)
+    if (args.out / experiments.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
+        raise UsageError(f"{args.out} already holds an experiment's results; choose another --out, or pass --overwrite")
+    profile, reason = choose_profile(args.profile)
+    scale = profile.for_experiment(args.name)
+    print(f"experiment {args.name}, profile {profile.name} ({reason}): {EXPERIMENTS[args.name].question}", flush=True)
+    log = functools.partial(print, flush=True)
+    if args.name == "protocol":
+        model, test_split = _trained_vgg16(args, profile)
+        result = experiments.protocol(model, test_split, profile, args.device, args.bf16, seed=args.seed, log=log)
+    else:
+        print(f"{', '.join(EXPERIMENTS[args.name].models)}: {scale.describe(EXPERIMENTS[args.name].lab)} each", flush=True)
+        result = experiments.train_models(args.name, profile, args.data, device=args.device, seed=args.seed,
+                                          bf16=args.bf16, log=log)  # fmt: skip
+    experiments.save(result, args.out, replace_existing=args.overwrite)
+    print(f"\n{experiment_tables.table(result)}\n\n{experiment_tables.conclusion(result)}\n\nResults in {args.out}")
     return 0
 
 

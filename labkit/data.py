@@ -574,6 +574,21 @@ def hold_out(split: Split, per_class: int) -> tuple[Split, Split]:
     return subset(keep, split.name), subset(held, "validation")
 
 
+def first_per_class(split: Split, per_class: int) -> Split:
+    """The first ``per_class`` images of each class: the subset a per-class limit loads, without reading again."""
+    rows = []
+    for label in range(len(split.classes)):
+        mine = torch.nonzero(split.labels == label).flatten()
+        if len(mine) < per_class:
+            raise DataError(
+                f"class {split.classes[label]!r} has {len(mine)} {split.name} images, fewer than the {per_class} asked for; "
+                "ask for fewer"
+            )
+        rows.append(mine[:per_class])
+    keep = torch.cat(rows)
+    return Split(split.images[keep], split.labels[keep], split.classes, split.name, split.source)
+
+
 def _source(layout: str, sources: Sequence[os.DirEntry | Path]) -> dict[str, str]:
     if layout == "archive":
         return {"layout": "CIFAR-10 python archive", "encoding": "original (lossless)"}

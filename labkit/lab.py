@@ -27,6 +27,11 @@ CROP_PADDING = 4
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2023, 0.1994, 0.2010)
 INPUT_PATHS = ("fast", "reference")
+# Test image sides for VGG's dense evaluation: multiples of 32, so each of the five 2x2 pools
+# halves the map exactly and every size gives a whole score map (1x1, 2x2, 3x3). The paper
+# tested nets trained on one scale S at {S - 32, S, S + 32} and nets trained on jittered scales
+# at {256, 384, 512}; a 32-pixel lab image has no smaller size that survives five pools.
+DENSE_SIZES = (32, 64, 96)
 # What a resumed run may change when asked to (--allow-change): the optimiser's
 # settings, and the epoch count, to train a run for longer.
 CHANGEABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "epochs")
@@ -71,9 +76,16 @@ class Profile:
     purpose: str
     scale: Scale = Scale()
     scales: tuple[tuple[str, Scale], ...] = ()
+    # The papers' experiments (:data:`EXPERIMENTS`): each one's models all run at one scale; an
+    # experiment missing here runs at the lab's own scale of its notebook's model.
+    experiments: tuple[tuple[str, Scale], ...] = ()
 
     def for_model(self, model: str) -> Scale:
         return dict(self.scales).get(model.lower(), self.scale)
+
+    def for_experiment(self, name: str) -> Scale:
+        experiment = EXPERIMENTS[name]
+        return dict(self.experiments).get(name, self.for_model(experiment.lab))
 
     def describe(self) -> str:
         """What the profile runs, in words, computed from its numbers."""
@@ -90,12 +102,23 @@ FULL = Profile("full", "the lab recipe")
 # test pass costs as much as a third of its training epoch. ResNet50 gets five epochs, not four:
 # under the lab's constant learning rate its test accuracy still swings from epoch to epoch in
 # the first hundred steps.
+# Its experiments add about five minutes to each notebook on that CPU: four VGG configurations
+# and four plain and residual CIFAR nets on small subsets, and the test protocols on a test subset.
 QUICK = Profile(
     "quick", "a CPU-sized run of the same recipe",
     scales=(("vgg16", Scale(epochs=5, per_class=2000)), ("resnet50", Scale(epochs=5, per_class=1000, test_per_class=300))),
     scale=Scale(epochs=5, per_class=2000),
+    experiments=(
+        ("depth", Scale(epochs=4, per_class=500, test_per_class=500)),
+        ("degradation", Scale(epochs=10, per_class=1500, test_per_class=500)),
+        ("protocol", Scale(test_per_class=500)),
+    ),
 )  # fmt: skip
-SMOKE = Profile("smoke", "seconds, for CI", Scale(epochs=1, per_class=8, test_per_class=10))
+SMOKE = Profile(
+    "smoke", "seconds, for CI", Scale(epochs=1, per_class=8, test_per_class=10),
+    experiments=(("depth", Scale(epochs=1, per_class=4, test_per_class=4)),
+                 ("degradation", Scale(epochs=2, per_class=4, test_per_class=4))),
+)  # fmt: skip
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 AUTO = "auto"  # full where a CUDA GPU is, else quick
 
@@ -243,6 +266,32 @@ LABS = {
 }
 
 
+@dataclass(frozen=True)
+class Experiment:
+    """One of the papers' own experiments, run with the lab's recipe inside one of the two labs."""
+
+    name: str
+    lab: str  # the notebook (by its model) that holds it, and whose recipe its runs use
+    models: tuple[str, ...]  # trained for the experiment, in the order its table lists them; none: the lab's model
+    question: str
+
+
+EXPERIMENTS = {
+    "depth": Experiment(
+        "depth", "vgg16", ("vgg11", "vgg13", "vgg16", "vgg19"),
+        "does accuracy grow with depth, from VGG's configuration A (11 weight layers) to E (19)?",
+    ),
+    "protocol": Experiment(
+        "protocol", "vgg16", (),
+        "how much do a mirrored view and dense multi-scale testing add to the trained VGG16?",
+    ),
+    "degradation": Experiment(
+        "degradation", "resnet50", ("plain20", "resnet20", "plain56", "resnet56"),
+        "does a deeper plain net train worse, and do shortcuts turn depth into a gain?",
+    ),
+}  # fmt: skip
+
+
 def title(model: str) -> str:
     """The name a reader knows a model by: VGG16, ResNet50, else the builder's name."""
     return LABS[model].title if model in LABS else model
@@ -257,15 +306,47 @@ def recipe(model: str = "vgg16", profile: str | Profile | None = None, **overrid
     key = model.lower()
     base = LABS[key].recipe if key in LABS else replace(VGG16, model=key)
     chosen = get_profile(profile)
-    scale = chosen.for_model(key)
-    shrunk = {name: getattr(scale, name) for name in ("epochs", "per_class", "test_per_class")}
-    changes = {name: value for name, value in shrunk.items() if value is not None}
+    return recipe_with(replace(base, profile=chosen.name), _scale_changes(chosen.for_model(key)), overrides)
+
+
+def recipe_with(base: Recipe, changes: dict[str, Any], overrides: dict[str, Any]) -> Recipe:
+    """``base`` with a profile's ``changes``, then every non-None override (which wins)."""
     known = {field.name for field in fields(Recipe)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown recipe setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}")
-    changes.update({name: value for name, value in overrides.items() if value is not None})
-    return replace(base, profile=chosen.name, **changes)
+    changes = {**changes, **{name: value for name, value in overrides.items() if value is not None}}
+    return replace(base, **changes)
+
+
+def model_depth(model: str) -> int:
+    """The depth in a model's name (vgg16, resnet56, plain20): pairs a plain net with its residual twin."""
+    digits = "".join(character for character in model if character.isdigit())
+    if not digits:
+        raise ValueError(f"model name {model!r} holds no depth")
+    return int(digits)
+
+
+def _scale_changes(scale: Scale) -> dict[str, Any]:
+    return {name: getattr(scale, name) for name in ("epochs", "per_class", "test_per_class") if getattr(scale, name) is not None}
+
+
+def experiments_of(model: str) -> tuple[str, ...]:
+    """The experiments that a lab's notebook holds."""
+    return tuple(name for name, experiment in EXPERIMENTS.items() if experiment.lab == model)
+
+
+def experiment_parameter(name: str) -> str:
+    """The notebook parameter that switches an experiment off (False)."""
+    return f"{name}_experiment"
+
+
+def experiment_recipe(name: str, model: str, profile: str | Profile | None = None, **overrides: Any) -> Recipe:
+    """The recipe of one model of an experiment: its lab's recipe at the profile's size for the experiment."""
+    experiment = EXPERIMENTS[name]
+    chosen = get_profile(profile)
+    base = replace(LABS[experiment.lab].recipe, model=model.lower(), profile=chosen.name)
+    return recipe_with(base, _scale_changes(chosen.for_experiment(name)), overrides)
 
 
 # --------------------------------------------------------------------------- a run's folder

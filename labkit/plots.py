@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .history import History
-from .lab import MEAN, STD, Lab
+from .lab import MEAN, STD, Lab, model_depth
 from .metrics import confusion_counts
 
 # Screen resolution of the figures themselves: keeps notebook outputs small.
@@ -59,6 +59,32 @@ def training_curves(history: History, title: str | None = None, reference: Lab |
             axes.set_xticks(range(0 if history.stretch_loss else 1, last + 1))
         else:
             axes.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def overlaid_curves(histories: dict[str, History], title: str | None = None) -> Figure:
+    """Training and test error per epoch of several runs on shared axes, as the ResNet paper's Figure 6 draws them.
+
+    One colour per depth (the digits of the model's name), dashed for a plain net and solid
+    for the rest, so a plain net and its residual twin read as a pair.
+    """
+    figure = Figure(figsize=(10, 3.8), dpi=DPI, layout="constrained")
+    train_axes, test_axes = figure.subplots(1, 2, sharey=True)
+    depths = list(dict.fromkeys(model_depth(name) for name in histories))
+    for name, history in histories.items():
+        colour = f"C{depths.index(model_depth(name)) % 10}"
+        style = "--" if name.startswith("plain") else "-"
+        for axes, values in ((train_axes, history.train_acc), (test_axes, history.test_acc)):
+            axes.plot(history.epochs, [100 * (1 - a) for a in values], style, marker="o", markersize=3,
+                      color=colour, label=name)  # fmt: skip
+    train_axes.set(xlabel="epoch", ylabel="error (%)", title="Training error")
+    test_axes.set(xlabel="epoch", title="Test error")
+    for axes in (train_axes, test_axes):
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    test_axes.legend(fontsize="small")
     if title:
         figure.suptitle(title)
     return figure

@@ -18,6 +18,7 @@ from .files import atomic_write_text, json_text
 from .history import History
 from .lab import (
     CIFAR10_CLASSES,
+    EXPERIMENTS,
     FIGURE_DPI,
     FIGURE_FILES,
     HISTORY,
@@ -27,6 +28,8 @@ from .lab import (
     RUN_FILES,
     TEST_PER_CLASS,
     TRAIN_PER_CLASS,
+    experiment_parameter,
+    experiments_of,
     get_profile,
     title,
 )
@@ -44,40 +47,63 @@ class NotebookFailed(RuntimeError):
 
 
 def estimate_seconds(
-    profiles: tuple[str, ...], device_name: str = "auto", overrides: dict[str, Any] | None = None
-) -> dict[str, dict[str, float]]:
-    """Seconds of training and testing each profile's runs would take here, from measured rates.
+    profiles: tuple[str, ...], device_name: str = "auto", overrides: dict[str, Any] | None = None,
+    experiments: tuple[str, ...] | None = None,
+) -> dict[str, dict[str, tuple[float, float]]]:  # fmt: skip
+    """Seconds of training and testing each profile's notebooks would take here: (the lab, its experiments).
 
     One short measurement per model (a few training steps and test batches of 64
     at the run's precision): enough to tell minutes from hours, not a benchmark.
     ``overrides`` are the recipe settings passed with the profile (epochs, classes,
-    bf16, ...). Start-up, data loading and figures are not included.
+    bf16, ...). The second figure is the papers' ``experiments`` the notebook runs
+    (None: all of them). Start-up, data loading and figures are not included.
     """
     overrides = overrides or {}
+    experiments = tuple(EXPERIMENTS) if experiments is None else experiments
     import torch
 
     from .bench import evaluation_rate, step_rate
     from .device import device_settings
-    from .lab import recipe
+    from .lab import experiment_recipe, recipe
     from .models import build
+    from .protocols import relative_cost
 
     device, bf16, channels_last = device_settings(device_name, overrides.get("bf16"))
-    rates = {}
-    for model in LABS:
-        torch.manual_seed(0)
-        network = build(model)
-        train_rate = step_rate(network, device, batch_size=64, steps=2, warmup=1, bf16=bf16, channels_last=channels_last)
-        test_rate = evaluation_rate(network, device, batch_size=64, batches=2, bf16=bf16, channels_last=channels_last)
-        rates[model] = train_rate, test_rate
+    rates: dict[str, tuple[float, float]] = {}
+
+    def rate(model: str) -> tuple[float, float]:
+        twin = model.replace("plain", "resnet")  # zero-padded shortcuts cost next to nothing
+        if twin not in rates:
+            torch.manual_seed(0)
+            network = build(twin)
+            rates[twin] = (step_rate(network, device, batch_size=64, steps=2, warmup=1, bf16=bf16, channels_last=channels_last),
+                           evaluation_rate(network, device, batch_size=64, batches=2, bf16=bf16, channels_last=channels_last))  # fmt: skip
+        return rates[twin]
+
+    def seconds(chosen) -> float:
+        classes = len(chosen.classes)
+        train_images = classes * (chosen.per_class or TRAIN_PER_CLASS)  # (a validation hold-out costs as much)
+        test_images = classes * (chosen.test_per_class or TEST_PER_CLASS)
+        train_rate, test_rate = rate(chosen.model)
+        return chosen.epochs * (train_images / train_rate + test_images / test_rate)
+
     estimate: dict[str, dict[str, float]] = {}
+    kept = {name: value for name, value in overrides.items() if name in ("classes", "bf16", "seed")}
     for profile in profiles:
         estimate[profile] = {}
-        for model, (train_rate, test_rate) in rates.items():
+        for model in LABS:
             chosen = recipe(model, profile, **overrides)
-            classes = len(chosen.classes)
-            train_images = classes * (chosen.per_class or TRAIN_PER_CLASS)  # (a validation hold-out costs as much)
-            test_images = classes * (chosen.test_per_class or TEST_PER_CLASS)
-            estimate[profile][model] = chosen.epochs * (train_images / train_rate + test_images / test_rate)
+            total = 0.0
+            for name in experiments_of(model):
+                if name not in experiments:
+                    continue
+                if EXPERIMENTS[name].models:
+                    total += sum(seconds(experiment_recipe(name, m, profile, **kept)) for m in EXPERIMENTS[name].models)
+                else:  # the test protocols, on the lab's own trained model
+                    per_class = get_profile(profile).for_experiment(name).test_per_class or chosen.test_per_class
+                    test_images = len(chosen.classes) * (per_class or TEST_PER_CLASS)
+                    total += test_images * relative_cost() / rate(model)[1]
+            estimate[profile][model] = (seconds(chosen), total)
     return estimate
 
 
@@ -267,26 +293,30 @@ def copy_to_notebooks(report_dir: Path, notebooks_dir: Path, models=tuple(LABS),
 
 def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, models, log, seeds) -> Path:
     runs: dict[str, list[History]] = {}
+    taken = notebook_parameters(Path(notebooks_dir))  # each notebook's own parameter names
     for model in models:
         name = LABS[model].notebook
         runs[model] = []
         for index, seed in enumerate(seeds or (parameters.get("seed"),)):
             run_dir = scratch / (model if seed is None else f"{model}-seed{seed}")
             # Paths from the kernel's folder, so the executed notebook holds no path of this machine.
-            notebook_parameters = {**parameters, "output_dir": os.path.relpath(run_dir, notebooks_dir)}
+            given = {**parameters, "output_dir": os.path.relpath(run_dir, notebooks_dir)}
             if seed is not None:
-                notebook_parameters["seed"] = seed
+                given["seed"] = seed
+            if index:  # the papers' experiments run once, with the first seed
+                switches = [experiment_parameter(name) for name in experiments_of(model)]
+                given.update({switch: False for switch in switches if switch in taken[name]})
             first = next(iter(runs))
             if first != model:  # every later lab discusses itself against the first one's run of the same seed
                 compared = scratch / (first if seed is None else f"{first}-seed{seed}") / HISTORY
-                notebook_parameters["compare_with"] = os.path.relpath(compared, notebooks_dir)
-            log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in notebook_parameters.items())})")
+                given["compare_with"] = os.path.relpath(compared, notebooks_dir)
+            log(f"== running {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})")
             if index == 0:
                 executed = staging / name
             else:
                 (staging / SEEDS_FOLDER).mkdir(exist_ok=True)
                 executed = staging / SEEDS_FOLDER / f"{Path(name).stem}-seed{seed}.ipynb"
-            _execute(notebooks_dir / name, executed, notebook_parameters, kernel)
+            _execute(notebooks_dir / name, executed, given, kernel)
             _finish_executed(executed, Path(notebooks_dir.name) / name, Path(report_dir.name) / executed.relative_to(staging))
             runs[model].append(History.load(run_dir / HISTORY))
             if index:
@@ -296,6 +326,9 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             figures.mkdir()
             for file_name in RUN_FILES:
                 shutil.copy2(run_dir / file_name, figures / file_name)
+            for experiment in experiments_of(model):
+                if (run_dir / experiment).is_dir():
+                    shutil.copytree(run_dir / experiment, figures / experiment)
     for kept in KEPT_FILES:  # made by other commands: the new pages link and render them too
         if (report_dir / kept).is_file():
             shutil.copy2(report_dir / kept, staging / kept)
@@ -389,7 +422,7 @@ def _what_ran(history: History) -> str:
 
 def index_html(
     runs: dict[str, History], generated: str, seed_runs: dict[str, list[History]] | None = None, paired=None,
-    navigation_links: list[tuple[str, str]] | None = None, comparison: str = "",
+    navigation_links: list[tuple[str, str]] | None = None, comparison: str = "", experiments: str = "",
 ) -> str:  # fmt: skip
     """One page: both labs' results beside the reference, their spread over seeds, figures, and links."""
     from .pages import page
@@ -431,6 +464,7 @@ def index_html(
     extra += comparison
     if paired is not None:
         extra += f"<h3>Is the difference chance?</h3><p>{html.escape(paired_test_markdown(models[0], models[1], paired))}</p>"
+    extra += experiments
     figures = []
     for figure, file_name in FIGURE_FILES.items():
         cells = "".join(_figure(model, figure, file_name) for model in models)
@@ -496,7 +530,9 @@ def write_index(
     report_dir = Path(report_dir)
     paired = paired_test(report_dir, list(runs))
     path = report_dir / "index.html"
-    atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs), comparison))
+    found = saved_experiments(report_dir, runs)
+    atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs), comparison,
+                                       experiments_html(found, runs)))  # fmt: skip
     summary: dict[str, Any] = {
         model: {**history.final(), "test_acc_95_interval": test_interval(history), "info": history.info}
         for model, history in runs.items()
@@ -505,9 +541,51 @@ def write_index(
         summary[model]["over_seeds"] = seed_summary(histories, reference_lab(histories[0], model))
     if paired is not None:
         summary["paired_test"] = {"models": list(runs)[:2], "test": "exact McNemar", **asdict(paired)}
+    if found:
+        summary["experiments"] = {name: {"info": result.info, "rows": result.rows} for name, result in found.items()}
     summary["generated"] = generated
     atomic_write_text(report_dir / RESULTS, json_text(summary))
     return path
+
+
+def saved_experiments(report_dir: Path, runs: dict[str, History]) -> dict[str, Any]:
+    """The papers' experiments that the labs' notebooks ran and saved, by name, in the labs' order."""
+    from .experiments import RESULTS as EXPERIMENT_RESULTS
+    from .experiments import ExperimentResult
+
+    found = {}
+    for model in runs:
+        for name in experiments_of(model):
+            path = Path(report_dir) / model / name / EXPERIMENT_RESULTS
+            if path.is_file():
+                found[name] = ExperimentResult.load(path)
+    return found
+
+
+def experiments_html(found: dict[str, Any], runs: dict[str, History]) -> str:
+    """The experiments section: each one's table beside the paper's numbers, what it found, and its curves."""
+    from .experiment_tables import conclusion, paper_protocol_table, table
+
+    if not found:
+        return ""
+    parts = ['<h2>The papers\' experiments</h2><p class="note">Run by the lab notebooks with the lab\'s recipe, once, '
+             "with the first seed; each lab page explains its experiments.</p>"]  # fmt: skip
+    for name, result in found.items():
+        model = EXPERIMENTS[name].lab
+        parts.append(f"<h3>{html.escape(title(model))} lab: {html.escape(name)}</h3>"
+                     f"<p>{html.escape(EXPERIMENTS[name].question.capitalize())}</p>")  # fmt: skip
+        parts.append(_markdown_table_html(f"{table(result)}\n{conclusion(result)}"))
+        if name == "protocol":
+            parts.append(_markdown_table_html(paper_protocol_table()))
+        curves = Path(model) / name / "curves.png"
+        if result.histories:
+            parts.append(_picture(curves.as_posix(), f"{name} experiment: training and test error per epoch of each "
+                                  f"model ({', '.join(result.histories)})", f"{title(model)} lab: {name}"))  # fmt: skip
+    missing = [name for model in runs for name in experiments_of(model) if name not in found]
+    if missing:
+        parts.append(f"<p class=\"note\">Not run in this report: {html.escape(', '.join(missing))} (switched off in "
+                     "the notebooks' parameters).</p>")  # fmt: skip
+    return "".join(parts)
 
 
 COMPARISON_FOLDER = "comparison"  # the comparison section's figures

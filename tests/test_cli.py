@@ -116,3 +116,46 @@ def test_an_interrupted_overwrite_leaves_the_previous_run_as_it_was(image_folder
     assert train(image_folder, out, "--overwrite", "--seed", "1") == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(before)
     assert json.loads((out / "history.json").read_text())["info"]["seed"] == 1
+
+
+def test_an_experiment_writes_its_results_and_keeps_them_unless_told(shared_data, tmp_path, capsys):
+    out = tmp_path / "depth"
+    command = ["experiment", "depth", "--profile", "smoke", "--data", str(shared_data), "--out", str(out), "--device", "cpu"]
+    assert cli.main(command) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert [row["model"] for row in saved["rows"]] == ["vgg11", "vgg13", "vgg16", "vgg19"]
+    assert (out / "curves.png").is_file()
+    printed = capsys.readouterr().out
+    assert "| D (VGG16) | 16 | 33,617,987 | 27.0 / 8.8 |" in printed and "A and D" in printed
+    before = (out / "results.json").read_bytes()
+    assert cli.main(command) == 2
+    assert "already holds an experiment's results" in capsys.readouterr().err
+    assert (out / "results.json").read_bytes() == before
+
+
+def test_the_protocol_experiment_tests_a_trained_vgg16_from_its_run_folder(shared_data, tmp_path, capsys):
+    run = tmp_path / "vgg16"
+    assert cli.main(["train", "--data", str(shared_data), "--out", str(run), "--model", "vgg16", "--profile", "smoke",
+                     "--no-progress", "--device", "cpu"]) == 0  # fmt: skip
+    out = tmp_path / "protocol"
+    assert cli.main(["experiment", "protocol", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+                     "--from", str(run), "--device", "cpu"]) == 0  # fmt: skip
+    saved = json.loads((out / "results.json").read_text())
+    trained = json.loads((run / "history.json").read_text())
+    single = next(row for row in saved["rows"] if row["protocol"] == "single")
+    assert single["accuracy"] == pytest.approx(trained["test_acc"][-1])  # the same weights, the same test images
+    assert "training VGG16 first" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [(["experiment", "depth", "--from", "runs/x"], "--from is for the protocol experiment"),
+     (["experiment", "protocol", "--from", "nowhere"], "holds no finished run"),
+     (["experiment", "width"], "invalid choice: 'width'")],
+)  # fmt: skip
+def test_a_bad_experiment_command_says_what_to_change(arguments, message, tmp_path, capsys, image_folder):
+    try:
+        code = cli.main([*arguments, "--out", str(tmp_path / "out"), "--data", str(image_folder), "--profile", "smoke"])
+    except SystemExit as exit:  # argparse's own refusal
+        code = exit.code
+    assert code == 2 and message in capsys.readouterr().err

@@ -42,7 +42,9 @@ def test_no_classes_are_defined_in_cells_and_cells_stay_short(notebook):
     for cell in code_cells(nb):
         tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")))
         assert not [node for node in ast.walk(tree) if isinstance(node, (ast.ClassDef, ast.FunctionDef))]
-        assert len(cell.source.splitlines()) <= 15
+        # The parameters cell is a list of settings, one a line, not code to follow: it may run longer.
+        limit = 20 if "parameters" in cell.metadata.get("tags", []) else 15
+        assert len(cell.source.splitlines()) <= limit
 
 
 def test_stored_outputs_are_small_and_executed(notebook):

@@ -137,6 +137,12 @@ def test_the_report_announces_the_automatic_profile_and_estimates_both(monkeypat
     assert cli.main(["report", "--report-dir", str(tmp_path / "report")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("labkit report: profile quick (chosen automatically: no CUDA GPU here")
+    # full, with the experiments: 4 VGGs x 20 epochs and 4 CIFAR nets x 15 epochs of 15,000 / 50 + 3,000 / 150
+    # seconds, and 3,000 test images / 150 x 45 single passes for the protocols, beside the labs' own
+    assert any(line.split()[0] == "full" and "about 15.8 h in all" in line for line in lines)
+    switched_off = [arg for name in lab.EXPERIMENTS for arg in ("-p", f"{name}_experiment", "False")]
+    assert cli.main(["report", "--report-dir", str(tmp_path / "report"), *switched_off]) == 0
+    lines = capsys.readouterr().out.splitlines()
     # full: 20 x (15,000 / 50 + 3,000 / 150) + 15 x (the same) seconds
     assert any(line.split()[0] == "full" and "about 3.1 h in all" in line for line in lines)
     quick = sum(lab.recipe(model, "quick").epochs * 3 * ((lab.recipe(model, "quick").per_class or 5000) / 50
@@ -316,3 +322,44 @@ def test_test_images_other_than_the_runs_are_not_shown_as_theirs(notebooks, tmp_
     labkit.report.rerender(report_dir, shared_data)
     page = (report_dir / "index.html").read_text()
     assert "are not the ones the runs were tested on" in page and not (report_dir / "comparison" / "disagreements.png").exists()
+
+
+WRITES_AN_EXPERIMENT = """
+from labkit.experiments import ExperimentResult, save
+if depth_experiment:
+    rows, histories = [], {}
+    for model, accuracy in zip(("vgg11", "vgg13", "vgg16", "vgg19"), (0.5, 0.6, 0.8, 0.7)):
+        rows.append({"model": model, "parameters": 1, "train_acc": 0.9, "test_acc": accuracy,
+                     "test_correct": round(accuracy * 10), "seconds": 1.0})
+        histories[model] = History()
+        histories[model].append(1, train_loss=1.0, train_acc=0.9, test_loss=1.0, test_acc=accuracy, seconds=1.0)
+    info = {"train_images": 12, "epochs": 1, "test_images": 10, "profile": "smoke", "device_name": "CPU: test"}
+    save(ExperimentResult("depth", rows, info, histories), out / "depth")
+"""
+
+
+def test_the_papers_experiments_run_with_the_first_seed_and_the_index_shows_their_tables(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "vgg16_lab.ipynb", 'MODEL = "vgg16"', WRITES_A_RUN, WRITES_AN_EXPERIMENT)
+    vgg = nbformat.read(folder / "vgg16_lab.ipynb", as_version=4)
+    vgg.cells[0].source += "\ndepth_experiment = True"  # a switch in the parameters cell, as the lab's has
+    nbformat.write(vgg, folder / "vgg16_lab.ipynb")
+    write_notebook(folder / "resnet50_lab.ipynb", 'MODEL = "resnet50"', WRITES_A_RUN)
+    report_dir = tmp_path / "report"
+    build_report(folder, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None, seeds=(0, 1))
+    assert (report_dir / "vgg16" / "depth" / "results.json").is_file() and (report_dir / "vgg16" / "depth" / "curves.png").is_file()
+    later = nbformat.read(report_dir / "seeds" / "vgg16_lab-seed1.ipynb", as_version=4)
+    injected = next(cell.source for cell in later.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    assert "depth_experiment = False" in injected
+    page = (report_dir / "index.html").read_text()
+    assert "The papers' experiments" in page and "VGG16 lab: depth" in page
+    assert "<td>D (VGG16)</td>" in page and "deeper is better reproduces from A to D" in page
+    assert 'src="vgg16/depth/curves.png"' in page
+    assert "Not run in this report: protocol, degradation" in page
+    saved = json.loads((report_dir / "results.json").read_text())
+    assert [row["test_acc"] for row in saved["experiments"]["depth"]["rows"]] == [0.5, 0.6, 0.8, 0.7]
+    before = page
+    labkit.report.rerender(report_dir)  # the pages again from the report's own files
+    assert "deeper is better reproduces from A to D" in (report_dir / "index.html").read_text()
+    assert before.count("<h3>") == (report_dir / "index.html").read_text().count("<h3>")
