@@ -105,9 +105,10 @@ def depth_conclusion(result: ExperimentResult) -> str:
     else:
         verdict = f"A and D cannot be told apart here ({_points(gain)} points, within ±{100 * resolved:.1f})"
     best = max(accuracy, key=accuracy.get)
+    paper = VGG_DEPTH["E"][0] - VGG_DEPTH["D"][0]
     return (
         f"On {_budget(result)}, {verdict}. E against D: {_points(deeper)} points of test accuracy (in the paper, at "
-        f"training scale 256, E's top-1 error is {VGG_DEPTH['E'][0] - VGG_DEPTH['D'][0]:+.1f} points from D's, and "
+        f"training scale 256, E's top-1 error is {abs(paper):.1f} points {'above' if paper > 0 else 'below'} D's, and "
         f"the paper reports that its error saturates when the depth reaches {VGG_SATURATION_LAYERS} layers). The best "
         f"configuration here is {best} ({accuracy[best]:.2%}). A difference smaller than about ±{100 * resolved:.1f} "
         f"points is within the 95% interval of {result.info['test_images']:,} test images; the paper's differences "

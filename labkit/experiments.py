@@ -167,7 +167,8 @@ def protocol(
             rows.append({"protocol": name, "accuracy": result.accuracy, "correct": result.correct, "views": result.views,
                          "sizes": list(result.sizes), "seconds": time.perf_counter() - start})  # fmt: skip
             if log:
-                log(f"protocol: {name} {result.accuracy:.2%} ({result.views} views, {rows[-1]['seconds']:.0f} s)")
+                views = f"{result.views} view{'s' if result.views > 1 else ''} per image"
+                log(f"protocol: {name} {result.accuracy:.2%} ({views}, {rows[-1]['seconds']:.0f} s)")
     finally:
         model.to(home)
     info = {

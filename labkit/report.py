@@ -573,7 +573,7 @@ def experiments_html(found: dict[str, Any], runs: dict[str, History]) -> str:
     for name, result in found.items():
         model = EXPERIMENTS[name].lab
         parts.append(f"<h3>{html.escape(title(model))} lab: {html.escape(name)}</h3>"
-                     f"<p>{html.escape(EXPERIMENTS[name].question.capitalize())}</p>")  # fmt: skip
+                     f"<p>{html.escape(EXPERIMENTS[name].question[:1].upper() + EXPERIMENTS[name].question[1:])}</p>")  # fmt: skip
         parts.append(_markdown_table_html(f"{table(result)}\n{conclusion(result)}"))
         if name == "protocol":
             parts.append(_markdown_table_html(paper_protocol_table()))
