@@ -18,6 +18,9 @@
 #   GPU_CHECK_PYTHON    the Python to use (default: python3)
 #   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile)
 #   GPU_CHECK_CARRIED   the prepared folder (default: .gpu)
+#   GPU_CHECK_EXPERIMENTS  the papers' experiments the report's notebooks run (default: protocol;
+#                       depth and degradation train eight more models on the full recipe, more
+#                       than one device call allows; "all" runs every one)
 #   LABKIT_DATA         an image folder of the lab's classes (default: unpacked from .gpu/)
 # A rehearsal on a CPU, with this checkout's virtual environment:
 #   GPU_CHECK_PROFILE=smoke GPU_CHECK_DEVICE=cpu GPU_CHECK_PYTHON=.venv/bin/python \
@@ -66,7 +69,11 @@ setup() {
 }
 
 report() {
-  "$PY" -m labkit report --profile "$PROFILE" -p device "$DEVICE" --report-dir "$WORK/report" \
+  local wanted=" ${GPU_CHECK_EXPERIMENTS:-protocol} " skipped=() name
+  for name in $("$PY" -c 'from labkit.lab import EXPERIMENTS; print(*EXPERIMENTS)'); do
+    [[ "$wanted" == " all " || "$wanted" == *" $name "* ]] || skipped+=(-p "${name}_experiment" False)
+  done
+  "$PY" -m labkit report --profile "$PROFILE" -p device "$DEVICE" "${skipped[@]}" --report-dir "$WORK/report" \
     --runs-dir "$WORK/runs" || return 1
   tar -czf "$OUT/report.tar.gz" -C "$WORK" report
 }

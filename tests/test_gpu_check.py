@@ -33,6 +33,8 @@ def test_rehearsal_brings_back_every_stage(shared_data, tmp_path):
     with tarfile.open(out / "report.tar.gz") as archive:
         names = set(archive.getnames())
     assert {"report/index.html", "report/vgg16_lab.ipynb", "report/resnet50/history.json"} <= names
+    # Of the papers' experiments only the test protocols, by default: the others train eight models.
+    assert "report/vgg16/protocol/results.json" in names and not any("/depth/" in name for name in names)
     checks = json.loads((out / "gpu_check.json").read_text())
     assert all(entry["ok"] for entry in checks["stages"].values()) and set(checks["stages"]) == {"precision", "resume"}
     resumed = checks["stages"]["resume"]["result"]
