@@ -171,10 +171,8 @@ def degradation_conclusion(result: ExperimentResult) -> str:
     verdicts = {True: "reproduces", False: "is reversed", None: "is not resolved at this budget"}
     text = (f"On {_budget(result)}, {plain_text}: the degradation problem {verdicts[plain_agrees]}; {residual_text}: "
             f"deeper-is-better for residual nets {verdicts[residual_agrees]}")  # fmt: skip
-    if plain_agrees and residual_agrees:
-        text += "; so the paper's sign flip (depth hurts the plain net and helps the residual one) holds here."
-    else:
-        text += "; so the paper's sign flip (depth hurts the plain net and helps the residual one) is not seen here."
+    held = "holds here" if plain_agrees and residual_agrees else "is not seen here"
+    text += f"; so the paper's sign flip (depth hurts the plain net and helps the residual one) {held}."
     if shallow in RESNET_CIFAR and deep in RESNET_CIFAR:
         epochs = RESNET_CIFAR_ITERATIONS * RESNET_CIFAR_BATCH / RESNET_CIFAR_TRAIN_IMAGES
         text += (f" The paper trained each net for {RESNET_CIFAR_ITERATIONS:,} iterations of {RESNET_CIFAR_BATCH} images "

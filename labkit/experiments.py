@@ -26,14 +26,23 @@ from .data import Split, first_per_class
 from .device import device_name, device_settings
 from .files import atomic_write, atomic_write_text, folder_lock, json_text
 from .history import History
-from .lab import DENSE_SIZES, EXPERIMENTS, FIGURE_DPI, LABS, experiment_recipe, get_profile
+from .lab import (
+    DENSE_SIZES,
+    EXPERIMENT_RESULTS,
+    EXPERIMENTS,
+    FIGURE_DPI,
+    FIGURE_FILES,
+    LABS,
+    experiment_recipe,
+    get_profile,
+)
 from .loaders import make_loader
 from .models import count_parameters
 from .pipeline import build_model, load_data
 from .plots import overlaid_curves
 from .train import fit
 
-RESULTS = "results.json"
+RESULTS = EXPERIMENT_RESULTS
 
 
 @dataclass
@@ -193,7 +202,7 @@ def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: 
                              "or pass --overwrite to replace them")  # fmt: skip
         figures = result.figures()
         for figure_name, figure in figures.items():
-            atomic_write(folder / f"{figure_name}.png", lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
+            atomic_write(folder / FIGURE_FILES[figure_name], lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
         atomic_write_text(target, json_text(result.to_dict()))
     return figures
 

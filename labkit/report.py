@@ -18,6 +18,7 @@ from .files import atomic_write_text, json_text
 from .history import History
 from .lab import (
     CIFAR10_CLASSES,
+    EXPERIMENT_RESULTS,
     EXPERIMENTS,
     FIGURE_DPI,
     FIGURE_FILES,
@@ -550,7 +551,6 @@ def write_index(
 
 def saved_experiments(report_dir: Path, runs: dict[str, History]) -> dict[str, Any]:
     """The papers' experiments that the labs' notebooks ran and saved, by name, in the labs' order."""
-    from .experiments import RESULTS as EXPERIMENT_RESULTS
     from .experiments import ExperimentResult
 
     found = {}
@@ -577,7 +577,7 @@ def experiments_html(found: dict[str, Any], runs: dict[str, History]) -> str:
         parts.append(_markdown_table_html(f"{table(result)}\n{conclusion(result)}"))
         if name == "protocol":
             parts.append(_markdown_table_html(paper_protocol_table()))
-        curves = Path(model) / name / "curves.png"
+        curves = Path(model) / name / FIGURE_FILES["curves"]
         if result.histories:
             parts.append(_picture(curves.as_posix(), f"{name} experiment: training and test error per epoch of each "
                                   f"model ({', '.join(result.histories)})", f"{title(model)} lab: {name}"))  # fmt: skip
