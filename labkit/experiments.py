@@ -167,19 +167,17 @@ def protocol(
     model.to(resolved)
     recipe = LABS["vgg16"].recipe
     loader = make_loader(test, recipe.eval_batch_size, False, resolved, seed, "fast", channels_last)  # the split on the device
-    rows = []
     started = time.perf_counter()
     try:
-        for name in test_protocols.PROTOCOLS:
-            start = time.perf_counter()
-            result = test_protocols.evaluate_protocol(model, loader, name, resolved, bf16, sizes)
-            rows.append({"protocol": name, "accuracy": result.accuracy, "correct": result.correct, "views": result.views,
-                         "sizes": list(result.sizes), "seconds": time.perf_counter() - start})  # fmt: skip
-            if log:
-                views = f"{result.views} view{'s' if result.views > 1 else ''} per image"
-                log(f"protocol: {name} {result.accuracy:.2%} ({views}, {rows[-1]['seconds']:.0f} s)")
+        results = test_protocols.evaluate_protocols(model, loader, test_protocols.PROTOCOLS, resolved, bf16, sizes)
     finally:
         model.to(home)
+    rows = [{"protocol": result.protocol, "accuracy": result.accuracy, "correct": result.correct,
+             "views": result.views, "sizes": list(result.sizes)} for result in results]  # fmt: skip
+    if log:
+        for result in results:
+            views = f"{result.views} view{'s' if result.views > 1 else ''} per image"
+            log(f"protocol: {result.protocol} {result.accuracy:.2%} ({views})")
     info = {
         "experiment": "protocol", "question": EXPERIMENTS["protocol"].question, "profile": chosen.name,
         "test_images": len(test), "test_per_class": min(test.class_counts().values()), "classes": list(test.classes),

@@ -110,7 +110,7 @@ QUICK = Profile(
     scale=Scale(epochs=5, per_class=2000),
     experiments=(
         ("depth", Scale(epochs=4, per_class=500, test_per_class=500)),
-        ("degradation", Scale(epochs=10, per_class=1500, test_per_class=500)),
+        ("degradation", Scale(epochs=6, per_class=1500, test_per_class=500)),
         ("protocol", Scale(test_per_class=500)),
     ),
 )  # fmt: skip

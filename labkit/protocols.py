@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -81,26 +82,32 @@ def _sizes(protocol: str, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sizes) if protocol.startswith("dense") else (IMAGE_SIZE,)
 
 
-def _views(images: Tensor, protocol: str, sizes: tuple[int, ...]) -> Iterator[Tensor]:
-    for size in _sizes(protocol, sizes):
-        if size == images.shape[-1]:
-            scaled = images
-        else:
-            scaled = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-        yield scaled
-        if protocol.endswith("flip"):
-            yield scaled.flip(3)
+# A view of the test image: (through the dense scorer?, size in pixels, mirrored?).
+View = tuple[bool, int, bool]
+
+
+def _view_keys(protocol: str, sizes: tuple[int, ...]) -> list[View]:
+    dense = protocol.startswith("dense")
+    mirrors = (False, True) if protocol.endswith("flip") else (False,)
+    return [(dense, size, mirrored) for size in _sizes(protocol, sizes) for mirrored in mirrors]
+
+
+def _distinct_views(protocols: tuple[str, ...], sizes: tuple[int, ...]) -> list[View]:
+    # dense+flip holds every view of dense, and flip holds single's: each is computed once.
+    return list(dict.fromkeys(view for protocol in protocols for view in _view_keys(protocol, sizes)))
 
 
 def view_count(protocol: str, sizes: tuple[int, ...] = DENSE_SIZES) -> int:
     """Forward passes per test image."""
-    return len(_sizes(protocol, sizes)) * (2 if protocol.endswith("flip") else 1)
+    return len(_view_keys(protocol, sizes))
 
 
 def relative_cost(protocols: tuple[str, ...] = PROTOCOLS, sizes: tuple[int, ...] = DENSE_SIZES) -> float:
-    """What testing every image under each protocol costs, in single 32x32 test passes (cost grows with pixels)."""
-    return sum((2 if protocol.endswith("flip") else 1) * sum((size / IMAGE_SIZE) ** 2 for size in _sizes(protocol, sizes))
-               for protocol in protocols)  # fmt: skip
+    """What testing every image under all of ``protocols`` costs, in single 32x32 test passes.
+
+    Cost grows with pixels; a view that two protocols share is paid for once.
+    """
+    return sum((size / IMAGE_SIZE) ** 2 for _, size, _ in _distinct_views(protocols, sizes))
 
 
 def check_protocol(protocol: str, sizes: tuple[int, ...] = DENSE_SIZES) -> None:
@@ -114,19 +121,45 @@ def check_protocol(protocol: str, sizes: tuple[int, ...] = DENSE_SIZES) -> None:
         )
 
 
-def _averaged(scorer: nn.Module, images: Tensor, protocol: str, sizes: tuple[int, ...], bf16: bool) -> Tensor:
-    total = None
-    views = 0
-    with torch.no_grad():
-        for view in _views(images, protocol, sizes):
-            with autocast(images.device, bf16):
-                scores = scorer(view).float()
-            if scores.dim() == 4:  # a class score map: average it over its positions
-                scores = scores.mean((2, 3))
-            probabilities = scores.softmax(1)
-            total = probabilities if total is None else total + probabilities
-            views += 1
-    return total / views
+def _view_posteriors(scorer: nn.Module, images: Tensor, size: int, mirrored: bool, bf16: bool) -> Tensor:
+    if size != images.shape[-1]:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    if mirrored:
+        images = images.flip(3)
+    with torch.no_grad(), autocast(images.device, bf16):
+        scores = scorer(images).float()
+    if scores.dim() == 4:  # a class score map: average it over its positions
+        scores = scores.mean((2, 3))
+    return scores.softmax(1)
+
+
+class _Scorers:
+    """Posteriors of one batch under several protocols, each distinct view computed once."""
+
+    def __init__(self, model: nn.Module, protocols: tuple[str, ...], sizes: tuple[int, ...], bf16: bool) -> None:
+        for protocol in protocols:
+            check_protocol(protocol, sizes)
+        self.protocols, self.sizes, self.bf16 = protocols, sizes, bf16
+        # The VGG is converted once, not per batch.
+        self.scorers = {dense: _scorer(model, "dense" if dense else "single")
+                        for dense in {protocol.startswith("dense") for protocol in protocols}}  # fmt: skip
+
+    def __call__(self, images: Tensor) -> dict[str, Tensor]:
+        views = {(dense, size, mirrored): _view_posteriors(self.scorers[dense], images, size, mirrored, self.bf16)
+                 for dense, size, mirrored in _distinct_views(self.protocols, self.sizes)}  # fmt: skip
+        return {protocol: torch.stack([views[key] for key in _view_keys(protocol, self.sizes)]).mean(0)
+                for protocol in self.protocols}  # fmt: skip
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    # BatchNorm's running statistics, not the batch's; the caller's mode comes back.
+    was_training = model.training
+    try:
+        model.eval()
+        yield
+    finally:
+        model.train(was_training)
 
 
 def posteriors(model: nn.Module, images: Tensor, protocol: str = "single", sizes: tuple[int, ...] = DENSE_SIZES,
@@ -135,13 +168,8 @@ def posteriors(model: nn.Module, images: Tensor, protocol: str = "single", sizes
 
     In eval mode (BatchNorm's running statistics, left untouched); the model's mode is restored.
     """
-    check_protocol(protocol, sizes)
-    was_training = model.training
-    try:
-        model.eval()
-        return _averaged(_scorer(model, protocol), images, protocol, sizes, bf16)
-    finally:
-        model.train(was_training)
+    with _eval_mode(model):
+        return _Scorers(model, (protocol,), sizes, bf16)(images)[protocol]
 
 
 @dataclass(frozen=True)
@@ -160,28 +188,27 @@ class ProtocolResult:
 def evaluate_protocol(model: nn.Module, loader, protocol: str, device: torch.device | str = "cpu", bf16: bool = False,
                       sizes: tuple[int, ...] = DENSE_SIZES) -> ProtocolResult:  # fmt: skip
     """Test accuracy of ``model`` under one protocol, in eval mode, over every batch of ``loader``."""
-    check_protocol(protocol, sizes)
-    device = torch.device(device)
-    was_training = model.training
-    model.eval()
-    try:
-        scorer = _scorer(model, protocol)  # converted once, not per batch
-        correct = seen = 0
-        for images, labels in loader:
-            images, labels = images.to(device), labels.to(device)
-            predicted = _averaged(scorer, images, protocol, sizes, bf16).argmax(1)
-            correct += int((predicted == labels).sum())
-            seen += len(labels)
-    finally:
-        model.train(was_training)
-    if not seen:
-        raise ValueError("the evaluation loader yielded no batches; the split is empty")
-    return ProtocolResult(protocol, correct, seen, view_count(protocol, sizes), _sizes(protocol, sizes))
+    return evaluate_protocols(model, loader, (protocol,), device, bf16, sizes)[0]
 
 
 def evaluate_protocols(model: nn.Module, loader, protocols: tuple[str, ...] = PROTOCOLS, device: torch.device | str = "cpu",
                        bf16: bool = False, sizes: tuple[int, ...] = DENSE_SIZES) -> list[ProtocolResult]:  # fmt: skip
-    """Every protocol on the same weights and the same test images, in the paper's order."""
-    for protocol in protocols:
-        check_protocol(protocol, sizes)
-    return [evaluate_protocol(model, loader, protocol, device, bf16, sizes) for protocol in protocols]
+    """Every protocol on the same weights and the same test images, in the order given.
+
+    One pass over ``loader``: a view that two protocols share is computed once.
+    """
+    protocols = tuple(protocols)
+    device = torch.device(device)
+
+    correct, seen = dict.fromkeys(protocols, 0), 0
+    with _eval_mode(model):
+        scorers = _Scorers(model, protocols, sizes, bf16)
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            for protocol, probabilities in scorers(images).items():
+                correct[protocol] += int((probabilities.argmax(1) == labels).sum())
+            seen += len(labels)
+    if not seen:
+        raise ValueError("the evaluation loader yielded no batches; the split is empty")
+    return [ProtocolResult(protocol, correct[protocol], seen, view_count(protocol, sizes), _sizes(protocol, sizes))
+            for protocol in protocols]  # fmt: skip

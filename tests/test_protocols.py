@@ -96,6 +96,24 @@ def test_evaluate_protocols_reports_accuracy_and_views_on_the_same_images(traine
     assert trained_like_vgg.training is False
 
 
+def test_a_view_that_two_protocols_share_is_computed_once_with_the_same_result(trained_like_vgg):
+    torch.manual_seed(3)
+    split = Split(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8), torch.randint(0, 3, (6,)), ("airplane", "automobile", "bird"), "test")
+    loader = make_loader(split, 6, False, torch.device("cpu"), 0, "fast", False)
+    sizes_seen = []
+    hook = trained_like_vgg.features.register_forward_hook(lambda m, inputs, out: sizes_seen.append(inputs[0].shape[-1]))
+    try:
+        together = protocols.evaluate_protocols(trained_like_vgg, loader, sizes=(32, 64))
+    finally:
+        hook.remove()
+    # single 32; flip adds 32 mirrored; dense 32 and 64; dense+flip adds only their mirrors.
+    assert sorted(sizes_seen) == [32, 32, 32, 32, 64, 64]
+    assert protocols.relative_cost(sizes=(32, 64)) == 1 + 1 + 2 * (1 + 4)
+    assert protocols.relative_cost(("dense+flip",), sizes=(32, 64)) == protocols.relative_cost(("dense", "dense+flip"), sizes=(32, 64))
+    alone = [protocols.evaluate_protocol(trained_like_vgg, loader, p, sizes=(32, 64)) for p in protocols.PROTOCOLS]
+    assert together == alone
+
+
 def test_a_protocol_leaves_the_models_mode_and_batchnorm_statistics_as_they_were(trained_like_vgg):
     trained_like_vgg.train()
     before = {k: v.clone() for k, v in trained_like_vgg.state_dict().items()}
