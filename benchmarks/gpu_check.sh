@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole lab on one GPU, in one command: the full-profile report of both
-# notebooks, the GPU benchmark rows, fp32 against bf16, a checkpoint-and-resume
-# and a compiled run. Each stage writes its results under $OUT as soon as it
+# notebooks, the GPU benchmark rows, fp32 against bf16, a checkpoint-and-resume,
+# a compiled run, and a two-rank DistributedDataParallel run where there are two GPUs. Each stage writes its results under $OUT as soon as it
 # ends, and a failed stage does not stop the next, so a run cut short still
 # brings back what finished.
 #
@@ -16,7 +16,7 @@
 #   GPU_CHECK_PROFILE   full (default) or smoke, for a rehearsal on a CPU
 #   GPU_CHECK_DEVICE    cuda (default), or cpu for a rehearsal
 #   GPU_CHECK_PYTHON    the Python to use (default: python3)
-#   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile)
+#   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile ddp)
 #   GPU_CHECK_CARRIED   the prepared folder (default: .gpu)
 #   GPU_CHECK_EXPERIMENTS  the papers' experiments the report's notebooks run (default: protocol;
 #                       depth and degradation train eight more models on the full recipe, more
@@ -24,7 +24,7 @@
 #   LABKIT_DATA         an image folder of the lab's classes (default: unpacked from .gpu/)
 # A rehearsal on a CPU, with this checkout's virtual environment:
 #   GPU_CHECK_PROFILE=smoke GPU_CHECK_DEVICE=cpu GPU_CHECK_PYTHON=.venv/bin/python \
-#   GPU_CHECK_STAGES="report bench precision resume" LABKIT_DATA=../shared/data/cifar10-jpg \
+#   GPU_CHECK_STAGES="report bench precision resume ddp" LABKIT_DATA=../shared/data/cifar10-jpg \
 #   OUT=/tmp/rehearsal bash benchmarks/gpu_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ OUT=$(mkdir -p "${OUT:-gpu-check-out}" && cd "${OUT:-gpu-check-out}" && pwd)
 PROFILE=${GPU_CHECK_PROFILE:-full}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 PY=${GPU_CHECK_PYTHON:-python3}
-STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile}
+STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile ddp}
 CARRIED=${GPU_CHECK_CARRIED:-.gpu}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
@@ -85,6 +85,20 @@ bench() {
     --json "$OUT/bench.json" --markdown "$OUT/benchmarks-gpu.md"
 }
 
+ddp() {  # VGG16 on two ranks through torchrun: two GPUs (NCCL), or two CPU processes (gloo) in a rehearsal
+  if [ "$DEVICE" != cpu ]; then
+    local gpus
+    gpus=$("$PY" -c 'import torch; print(torch.cuda.device_count())') || return 1
+    if [ "$gpus" -lt 2 ]; then
+      echo "ddp: skipped: $gpus GPU here, and the two-rank job needs two or more"
+      return 0
+    fi
+  fi
+  "$PY" -m torch.distributed.run --nproc_per_node=2 --master_addr=127.0.0.1 --master_port=29511 -m labkit train \
+    --model vgg16 --profile "$PROFILE" --device "$DEVICE" --data "$LABKIT_DATA" --out "$WORK/ddp" --no-progress || return 1
+  cp "$WORK/ddp/history.json" "$OUT/ddp-history.json"
+}
+
 checks() {  # the stages of benchmarks/gpu_check.py, each written to $OUT/gpu_check.json as it ends
   "$PY" benchmarks/gpu_check.py --device "$DEVICE" --profile "$PROFILE" --report "$WORK/report" \
     --out "$OUT" --stages "$1"
@@ -98,6 +112,7 @@ main() {
   local python_stages
   python_stages=$(for name in precision resume compile; do wants "$name" && printf '%s,' "$name"; done)
   [ -n "$python_stages" ] && stage "${python_stages%,}" checks "${python_stages%,}"
+  wants ddp && stage ddp ddp
   echo "== gpu_check: ${#failed[@]} stage(s) failed${failed[*]:+: ${failed[*]}}"
   [ ${#failed[@]} -eq 0 ]
 }

@@ -11,9 +11,9 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "artefacts", "bench", "checkpoint", "cli", "compare", "data", "device", "experiment_tables", "experiments", "files",
-    "history", "lab", "loaders", "metrics", "models", "pages", "papers", "pipeline", "plots", "protocols", "provenance",
-    "report", "results", "train", "verify",
+    "artefacts", "bench", "checkpoint", "cli", "compare", "data", "device", "distributed", "experiment_tables",
+    "experiments", "files", "history", "lab", "loaders", "metrics", "models", "pages", "papers", "pipeline", "plots",
+    "protocols", "provenance", "report", "results", "train", "verify",
 )  # fmt: skip
 
 

@@ -172,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=_count, default=default.workers, help="DataLoader workers for --input-path reference")
     _add_precision_options(train)
     train.add_argument("--compile", action="store_true", help="run the steps through torch.compile (first epoch includes compiling)")
+    train.add_argument(
+        "--sync-bn", action="store_true",
+        help="under torchrun on GPUs: SyncBatchNorm, so BatchNorm normalises over the global batch, not each "
+        "process's share (README: more than one GPU)",
+    )  # fmt: skip
     train.add_argument("--resume", action="store_true", help=f"continue the run saved in --out/{CHECKPOINT}")
     train.add_argument(
         "--allow-change", action="append", default=[], choices=CHANGEABLE_ON_RESUME, metavar="SETTING",
@@ -471,27 +476,29 @@ def _check_out(out: Path, resume: bool, overwrite: bool, data: str | None) -> No
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .distributed import launch_world
     from .lab import choose_profile, recipe
     from .pipeline import run
 
+    main = launch_world().is_main  # under torchrun, rank 0 alone prints
+    say = functools.partial(print, flush=True) if main else (lambda *args, **kwargs: None)
     _check_out(args.out, args.resume, args.overwrite, args.data)
     profile, reason = choose_profile(args.profile)
     model = args.model.lower()
-    print(f"profile {profile.name} ({reason}): {profile.for_model(model).describe(model)}; options you pass win over it",
-          flush=True)  # fmt: skip
+    say(f"profile {profile.name} ({reason}): {profile.for_model(model).describe(model)}; options you pass win over it")
     chosen = recipe(
         args.model, profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
         test_per_class=args.test_per_class, val_per_class=args.val_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
         lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,
-        torch_compile=args.compile,
+        torch_compile=args.compile, sync_bn=args.sync_bn,
     )  # fmt: skip
     finished = run(chosen, args.out, data_root=args.data, download=args.download, cache_dir=args.cache_dir,
                    device=args.device, resume=args.resume, allow_changes=tuple(args.allow_change),
                    keep_optimizer_state=args.keep_optimizer_state, replace=args.overwrite, progress=not args.no_progress,
-                   log=functools.partial(print, flush=True))  # fmt: skip
+                   log=say)  # fmt: skip
     final = finished.history.final()
-    print(
+    say(
         f"{chosen.model}: train accuracy {final['train_acc']:.2%}, test accuracy {final['test_acc']:.2%} "
         f"after {final['epochs']} epochs; training time {final['total_seconds']:.1f} s on "
         f"{finished.history.info['device_name']}. Results in {args.out}"

@@ -186,6 +186,7 @@ class Recipe:
     eval_batch_size: int = 512
     workers: int = 0
     torch_compile: bool = False
+    sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch, not each rank's
     profile: str = "full"
 
     def __post_init__(self) -> None:
@@ -211,8 +212,9 @@ class Recipe:
         for name in ("bf16", "channels_last"):
             if not (getattr(self, name) is None or isinstance(getattr(self, name), bool)):
                 raise ValueError(f"{name} must be True, False or None (the device's default), got {getattr(self, name)!r}")
-        if not isinstance(self.torch_compile, bool):
-            raise ValueError(f"torch_compile must be True or False, got {self.torch_compile!r}")
+        for name in ("torch_compile", "sync_bn"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.input_path not in INPUT_PATHS:
             raise ValueError(f"unknown input path {self.input_path!r}; use one of {', '.join(INPUT_PATHS)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:

@@ -8,6 +8,10 @@ augmentation from ``(seed, epoch)`` alone:
   training device and crops, flips and normalises whole batches there;
 * the reference path (:class:`ReferenceLoader`) is the textbook pipeline of
   torchvision transforms on PIL images behind a ``DataLoader``.
+
+Under torchrun each rank draws the same epoch order and trains on its own
+shard of it (:func:`labkit.distributed.shard`; the reference path through
+torch's ``DistributedSampler``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from .data import Split
+from .distributed import SINGLE, World, shard
 from .lab import CROP_PADDING, IMAGE_SIZE, INPUT_PATHS, MEAN, STD
 
 
@@ -69,10 +74,11 @@ def _epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Gener
 class _EpochLoader:
     """What both input paths share: a batch size, a split's size and classes, and the epoch to draw."""
 
-    def __init__(self, split: Split, batch_size: int, train: bool, seed: int) -> None:
+    def __init__(self, split: Split, batch_size: int, train: bool, seed: int, world: World = SINGLE) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be positive, got {batch_size}")
-        self.size = len(split)
+        self.world = world if train else SINGLE  # a test split is sharded by the caller, in order
+        self.size = len(shard(torch.arange(len(split)), self.world))  # this rank's images per epoch
         self.classes = split.classes
         self.batch_size = batch_size
         self.train = train
@@ -103,8 +109,9 @@ class TensorLoader(_EpochLoader):
         device: torch.device | str = "cpu",
         seed: int = 0,
         channels_last: bool = False,
+        world: World = SINGLE,
     ) -> None:
-        super().__init__(split, batch_size, train, seed)
+        super().__init__(split, batch_size, train, seed, world)
         self.device = torch.device(device)
         self.images = split.images.to(self.device)
         self.labels = split.labels.to(self.device)
@@ -113,12 +120,14 @@ class TensorLoader(_EpochLoader):
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         n = len(self.labels)
         if self.train:
+            # Every rank draws the whole epoch alike, then keeps its shard of the order.
             generator = _epoch_generator(self.seed, self.epoch, self.device)
             order = torch.randperm(n, generator=generator, device=self.device)
             span = 2 * CROP_PADDING + 1
             offsets = torch.randint(0, span, (2, n), generator=generator, device=self.device)
             flips = torch.randint(0, 2, (n,), generator=generator, device=self.device)
-        for start in range(0, n, self.batch_size):
+            order = shard(order, self.world)
+        for start in range(0, self.size, self.batch_size):
             if self.train:
                 index = order[start : start + self.batch_size]
                 batch = crop_and_flip(self.images[index], offsets[0, index], offsets[1, index], flips[index])
@@ -163,26 +172,34 @@ class ImageDataset(torch.utils.data.Dataset):
 class ReferenceLoader(_EpochLoader):
     """``DataLoader`` over PIL images, reseeded per epoch like :class:`TensorLoader`."""
 
-    def __init__(self, split: Split, batch_size: int, train: bool, seed: int = 0, num_workers: int = 0) -> None:
-        super().__init__(split, batch_size, train, seed)
+    def __init__(self, split: Split, batch_size: int, train: bool, seed: int = 0, num_workers: int = 0,
+                 world: World = SINGLE) -> None:  # fmt: skip
+        super().__init__(split, batch_size, train, seed, world)
         self.dataset = ImageDataset(split.to("cpu"), reference_transform(train))
         self.num_workers = num_workers
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         generator = _epoch_generator(self.seed, self.epoch, torch.device("cpu"))
+        sampler = None
+        if self.world.size > 1:
+            sampler = torch.utils.data.DistributedSampler(
+                self.dataset, self.world.size, self.world.rank, shuffle=True, seed=self.seed
+            )
+            sampler.set_epoch(self.epoch)
         loader = torch.utils.data.DataLoader(
             self.dataset,
             batch_size=self.batch_size,
-            shuffle=self.train,
+            shuffle=self.train and sampler is None,
+            sampler=sampler,
             generator=generator,
             num_workers=self.num_workers,
             persistent_workers=False,
         )
         if self.num_workers == 0 and self.train:
             # Transforms then draw from the global generator; fork it so the
-            # epoch's augmentation depends on (seed, epoch) alone.
+            # epoch's augmentation depends on (seed, epoch, rank) alone.
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+                torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)) + self.world.rank)
                 yield from loader
         else:
             yield from loader
@@ -197,10 +214,14 @@ def make_loader(
     path: str = "fast",
     channels_last: bool = False,
     num_workers: int = 0,
+    world: World = SINGLE,
 ):
-    """A loader for ``split`` on the chosen input path (``"fast"`` or ``"reference"``)."""
+    """A loader for ``split`` on the chosen input path (``"fast"`` or ``"reference"``).
+
+    A training loader in a ``world`` of several ranks yields this rank's shard of each epoch.
+    """
     if path == "fast":
-        return TensorLoader(split, batch_size, train, device, seed, channels_last)
+        return TensorLoader(split, batch_size, train, device, seed, channels_last, world)
     if path == "reference":
-        return ReferenceLoader(split, batch_size, train, seed, num_workers)
+        return ReferenceLoader(split, batch_size, train, seed, num_workers, world)
     raise ValueError(f"unknown input path {path!r}; use one of {', '.join(INPUT_PATHS)}")

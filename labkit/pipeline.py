@@ -2,6 +2,8 @@
 
 :func:`run` composes the public steps below; the notebooks call the same steps
 one cell at a time, so the lesson and the command line cannot drift apart.
+Launched by torchrun, every rank calls :func:`run` alike; rank 0 alone holds
+the folder's lock, checks and writes it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Callable, Iterator
 from matplotlib.figure import Figure
 from torch import nn
 
+from . import distributed
 from .artefacts import save_run
 from .data import Split, load_lab_data
 from .device import resolve_device
@@ -151,26 +154,43 @@ def run(
     ``splits`` replaces loading from ``data_root`` for callers that hold the data
     already (the GPU check); ``checkpoint=False`` skips the per-epoch checkpoint;
     ``replace`` replaces a run the folder holds, which comes back if this one fails.
+    Under torchrun the run joins the launch's process group and trains with
+    DistributedDataParallel (:mod:`labkit.distributed`); the other ranks return no figures.
     """
     folder = Path(folder)
-    resolved = resolve_device(device)
+    world = distributed.launch_world()
+    resolved = distributed.rank_device(world, resolve_device(device))
+    distributed.rank_batch_size(recipe.batch_size, world)  # refused before any data is read
+    distributed.check_sync_bn(recipe.sync_bn, resolved)
     model = build_model(recipe)  # an unknown device or model fails before any data is read
-    with folder_lock(folder):  # a second run into the same folder is refused, not mixed in
-        _restore_set_aside(folder, log)
-        check_folder(folder, resume, replace, allow_changes)
-        for name in _FOLDER_FILES:
-            remove_stale_temporaries(folder / name)
-        train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
+    main = world.is_main
+    if not main:
+        log, progress = None, False
+    with distributed.process_group(world, resolved), folder_lock(folder) if main else contextlib.nullcontext():
+        # A second run into the same folder is refused, not mixed in.
+        if main:
+            _restore_set_aside(folder, log)
+            check_folder(folder, resume, replace, allow_changes)
+            for name in _FOLDER_FILES:
+                remove_stale_temporaries(folder / name)
+        if main:
+            train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
+        # The other ranks read the data (from rank 0's download and cache) and any checkpoint
+        # to resume only once rank 0 has checked the folder.
+        distributed.barrier()
+        if not main:
+            train_split, test_split = splits or load_data(recipe, data_root, download, cache_dir)
         if log:
+            ranks = f" ({world.size} processes, {recipe.batch_size // world.size} images each per step)" if world.size > 1 else ""
             log(
                 f"{recipe.model}: {len(train_split):,} training / {len(test_split):,} test images of "
-                f"{', '.join(train_split.classes)}; {recipe.epochs} epochs on {resolved}"
+                f"{', '.join(train_split.classes)}; {recipe.epochs} epochs on {resolved}{ranks}"
             )
-        with _replacing(folder) if replace else contextlib.nullcontext():
+        with _replacing(folder) if replace and main else contextlib.nullcontext():
             result = fit(
                 model, train_split, test_split, recipe, device=resolved,
                 checkpoint=folder / CHECKPOINT if checkpoint else None, resume=resume, allow_changes=allow_changes,
                 keep_optimizer_state=keep_optimizer_state, progress=progress, log=log,
             )  # fmt: skip
-            figures = save_run(folder, result.history, result.evaluation, test_split)
+            figures = save_run(folder, result.history, result.evaluation, test_split) if main else {}
     return Run(folder, result.history, result.evaluation, figures)

@@ -1,7 +1,9 @@
 """The training loop: ``train_step``, ``train_one_epoch``, ``evaluate`` and ``fit``.
 
 Loss and correct counts are accumulated on the device and read once per epoch,
-so a GPU is never made to wait for Python between steps.
+so a GPU is never made to wait for Python between steps.  Under torchrun
+(:mod:`labkit.distributed`) the same loop trains with DistributedDataParallel:
+the epoch's sums are all-reduced, testing is sharded, and rank 0 alone saves.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from . import provenance
+from . import distributed, provenance
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Split, hold_out
 from .device import autocast, device_name, device_settings, memory_format, tf32_note
@@ -152,7 +154,9 @@ def train_one_epoch(
     steps = len(loader)
     stretch_sums = torch.zeros(max(1, -(-steps // loss_every)), device=device, dtype=torch.float64)
     stretch_counts = [0] * len(stretch_sums)
-    check_now = device.type == "cpu"  # reading a CPU scalar costs nothing; on a GPU it stalls
+    # Reading a CPU scalar costs nothing; on a GPU it stalls, and across ranks every rank must stop together.
+    world = distributed.current()
+    check_now = device.type == "cpu" and world.size == 1
     seen = 0
     for step, (images, labels) in enumerate(_progress(loader, steps, f"epoch {epoch} train", progress), 1):
         images = images.to(device, non_blocking=True)
@@ -171,6 +175,14 @@ def train_one_epoch(
         stretch_counts[stretch] += len(labels)
         correct += (logits.argmax(1) == labels).sum()
         seen += len(labels)
+    if world.size > 1:  # the epoch over every rank's shard
+        totals = distributed.all_sum(torch.tensor([seen, *stretch_counts], device=device, dtype=torch.int64)).tolist()
+        seen, stretch_counts = totals[0], totals[1:]
+        for total in (loss_sum, correct, stretch_sums):
+            distributed.all_sum(total)
+        no_bad_step = torch.iinfo(torch.int64).max
+        first = distributed.all_min(torch.where(first_bad_step < 0, no_bad_step, first_bad_step))
+        first_bad_step = torch.where(first == no_bad_step, -1, first)
     if seen == 0:
         raise ValueError("the training loader yielded no batches; the training split is empty")
     bad_step = int(first_bad_step)
@@ -203,20 +215,7 @@ def evaluate(
 ) -> Evaluation:
     """Mean cross-entropy and accuracy of ``model`` over ``loader``, in eval mode."""
     device = torch.device(device)
-    model.eval()
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    predictions, targets, confidences = [], [], []
-    for images, labels in _progress(loader, len(loader), "evaluate", progress):
-        images = images.to(device, non_blocking=True)
-        labels = labels.to(device, non_blocking=True)
-        with autocast(device, bf16):
-            logits = model(images).float()
-        loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum")
-        predicted = logits.argmax(1)
-        sure = logits.softmax(1).gather(1, predicted[:, None]).squeeze(1)
-        predictions.append(predicted)
-        confidences.append(sure)
-        targets.append(labels)
+    loss_sum, predictions, targets, confidences = _test_pass(model, loader, device, bf16, progress)
     if not targets:
         raise ValueError("the evaluation loader yielded no batches; the split is empty")
     predicted = torch.cat(predictions).cpu()
@@ -224,6 +223,51 @@ def evaluate(
     count = len(target)
     accuracy = float((predicted == target).sum()) / count
     return Evaluation(float(loss_sum) / count, accuracy, predicted, target, torch.cat(confidences).cpu())
+
+
+def _test_pass(model: nn.Module, loader, device: torch.device, bf16: bool, progress: bool = False):
+    model.eval()
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    predictions, targets, confidences = [], [], []
+    with torch.no_grad():
+        for images, labels in _progress(loader, len(loader), "evaluate", progress):
+            images = images.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True)
+            with autocast(device, bf16):
+                logits = model(images).float()
+            loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum")
+            predicted = logits.argmax(1)
+            predictions.append(predicted)
+            confidences.append(logits.softmax(1).gather(1, predicted[:, None]).squeeze(1))
+            targets.append(labels)
+    return loss_sum, predictions, targets, confidences
+
+
+def evaluate_sharded(model: nn.Module, split: Split, batch_size: int, device: torch.device | str = "cpu",
+                     bf16: bool = False, channels_last: bool = False) -> Evaluation:  # fmt: skip
+    """:func:`evaluate` over ``split`` with each rank testing its own slice, on every rank the whole split's result.
+
+    Every rank must hold the same weights and buffers (:func:`labkit.distributed.broadcast_buffers`);
+    the predictions then equal one process's, in the split's order.
+    """
+    device = torch.device(device)
+    world = distributed.current()
+    start, stop = distributed.span(len(split), world)
+    mine = Split(split.images[start:stop], split.labels[start:stop], split.classes, split.name, split.source)
+    loader = make_loader(mine, batch_size, False, device, channels_last=channels_last)
+    loss_sum, predictions, _, confidences = _test_pass(model, loader, device, bf16)
+    predicted = torch.zeros(len(split), device=device, dtype=torch.int64)
+    sure = torch.zeros(len(split), device=device, dtype=torch.float32)
+    if predictions:  # a rank whose slice is empty adds zeros
+        predicted[start:stop] = torch.cat(predictions)
+        sure[start:stop] = torch.cat(confidences)
+    for total in (loss_sum, predicted, sure):
+        distributed.all_sum(total)
+    predicted, target = predicted.cpu(), split.labels.cpu()
+    if not len(target):
+        raise ValueError("the evaluation split is empty")
+    accuracy = float((predicted == target).sum()) / len(target)
+    return Evaluation(float(loss_sum) / len(target), accuracy, predicted, target, sure.cpu())
 
 
 def _finite(model: nn.Module) -> bool:
@@ -294,8 +338,10 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 # history out of two different runs (lab.CHANGEABLE_ON_RESUME may change on request).
 RESUME_MUST_MATCH = (
     "model", "classes", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "bf16",
-    "per_class", "test_per_class", "val_per_class", "seed",
+    "per_class", "test_per_class", "val_per_class", "seed", "world_size", "sync_bn",
 )  # fmt: skip
+# What a checkpoint written before a setting existed had instead.
+_RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False}
 
 
 def _resume(
@@ -304,10 +350,10 @@ def _resume(
     # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
     state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
-    # A key an older checkpoint lacks has its default then (no hold-out, for val_per_class).
+    # A key an older checkpoint lacks has its default then (no hold-out, one process).
+    saved = {**_RESUME_DEFAULTS, **saved}
     differing = [
-        key for key in RESUME_MUST_MATCH
-        if key in info and (key in saved or key == "val_per_class") and _listify(saved.get(key)) != _listify(info[key])
+        key for key in RESUME_MUST_MATCH if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
     ]
     refused = [key for key in differing if key not in allow_changes]
     if refused:
@@ -317,6 +363,9 @@ def _resume(
             hints.append(f"--profile {saved['profile']}")
         if "bf16" in refused:
             hints.append("--bf16" if saved["bf16"] else "--no-bf16")
+        if "world_size" in refused:
+            size = saved["world_size"]
+            hints.append(f"torchrun and {size} processes in all" if size > 1 else "one process, without torchrun")
         if hints:
             named += f" (it was started with {' and '.join(hints)})"
         raise CheckpointError(
@@ -378,14 +427,26 @@ def fit(
     optimiser's state is as large again as the weights.
     ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint.
     With ``recipe.torch_compile`` the first epoch's time includes compiling.
+
+    In a process group (torchrun, :mod:`labkit.distributed`) every rank calls ``fit``
+    alike: the model is wrapped in DistributedDataParallel, ``recipe.batch_size`` is the
+    global batch, and rank 0 alone writes the checkpoint and logs.
     """
     unknown = sorted(set(allow_changes) - set(CHANGEABLE_ON_RESUME))
     if unknown:
         raise ValueError(f"only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume, not {', '.join(unknown)}")
     progress_bars_wanted()  # a meaningless $LABKIT_PROGRESS is refused before any data or model work
+    world = distributed.current()
+    rank_batch = distributed.rank_batch_size(recipe.batch_size, world)
     device, bf16, channels_last = device_settings(device, recipe.bf16, recipe.channels_last)
+    device = distributed.rank_device(world, device)
+    distributed.check_sync_bn(recipe.sync_bn, device)
+    if recipe.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device=device, memory_format=memory_format(channels_last))
     optimizer = make_optimizer(model, recipe)
+    if not world.is_main:
+        log, progress = None, False
     # A held-out validation split is for choosing (epochs, settings) without looking at the test split.
     val = None
     if recipe.val_per_class:
@@ -408,7 +469,11 @@ def fit(
         "bf16": bf16,
         "tf32": tf32_note(device),
         "loss_every": LOSS_EVERY,
+        "world_size": world.size,
+        "rank_batch_size": rank_batch,
     }
+    if world.size > 1:
+        run_info["backend"] = distributed.backend(device)
     history, done = History(info=run_info), 0
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if resume:
@@ -422,28 +487,41 @@ def fit(
         if log and done:
             changed = "".join(f", {key} {old!r} -> {new!r}" for key, (old, new) in changes.items())
             log(f"resumed from {checkpoint} after epoch {done}{changed}")
-    if checkpoint is not None:
+    saves = checkpoint is not None and world.is_main
+    if saves:
         _check_free_space(checkpoint, model)
 
     def loader(split: Split, batch_size: int, shuffle: bool):
         return make_loader(split, batch_size, shuffle, device, recipe.seed, recipe.input_path, channels_last,
-                           recipe.workers)  # fmt: skip
+                           recipe.workers, world)  # fmt: skip
 
-    train_loader = loader(train, recipe.batch_size, True)
-    test_loader = loader(test, recipe.eval_batch_size, False)
-    val_loader = loader(val, recipe.eval_batch_size, False) if val is not None else None
+    train_loader = loader(train, rank_batch, True)
     # The compiled wrapper runs the steps; checkpoints hold the plain model's weights.
-    runner = torch.compile(model) if recipe.torch_compile else model
+    runner = model
+    if world.size > 1:
+        runner = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    runner = torch.compile(runner) if recipe.torch_compile else runner
+
+    one_process = world.size == 1
+    test_loader = loader(test, recipe.eval_batch_size, False) if one_process else None
+    val_loader = loader(val, recipe.eval_batch_size, False) if one_process and val is not None else None
+
+    def test_on(split: Split, split_loader) -> Evaluation:
+        if one_process:
+            return evaluate(runner, split_loader, device, bf16)
+        distributed.broadcast_buffers(model)  # every rank tests, and rank 0 saves, the same net
+        return evaluate_sharded(model, split, recipe.eval_batch_size, device, bf16, channels_last)
+
     evaluation = None
     epochs = recipe.epochs
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
         trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
-        evaluation = evaluate(runner, test_loader, device, bf16)
+        evaluation = test_on(test, test_loader)
         validation = {}
-        if val_loader is not None:
-            held_out = evaluate(runner, val_loader, device, bf16)
+        if val is not None:
+            held_out = test_on(val, val_loader)
             validation = {"val_loss": held_out.loss, "val_acc": held_out.accuracy}
         seconds = time.perf_counter() - start
         history.append(
@@ -458,7 +536,7 @@ def fit(
             raise DivergedError(epoch, "the weights (after the epoch's last updates)")
         if not math.isfinite(evaluation.loss):
             raise DivergedError(epoch, "the test loss")
-        if checkpoint is not None:
+        if saves:
             state = {"epoch": epoch, "model": model.state_dict(), "history": history.to_dict(), "rng": _rng_state()}
             if keep_optimizer_state or epoch < epochs:
                 state["optimizer"] = optimizer.state_dict()
@@ -473,5 +551,5 @@ def fit(
             )
     history.finished = bool(history.epochs) and history.epochs[-1] >= epochs
     if evaluation is None:  # resumed a finished checkpoint: test its weights again
-        evaluation = evaluate(runner, test_loader, device, bf16)
+        evaluation = test_on(test, test_loader)
     return FitResult(history, evaluation)

@@ -22,14 +22,16 @@ def test_rehearsal_brings_back_every_stage(shared_data, tmp_path):
     out = tmp_path / "out"
     environment = {
         **os.environ, "OUT": str(out), "GPU_CHECK_PROFILE": "smoke", "GPU_CHECK_DEVICE": "cpu",
-        "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_STAGES": "report bench precision resume",
+        "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_STAGES": "report bench precision resume ddp",
         "LABKIT_DATA": str(shared_data), "TMPDIR": str(tmp_path),
     }  # fmt: skip
     done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], env=environment, capture_output=True,
                           text=True, timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"log.txt", "report.tar.gz", "bench.json", "benchmarks-gpu.md",
-                                               "gpu_check.json"}  # fmt: skip
+                                               "gpu_check.json", "ddp-history.json"}  # fmt: skip
+    # Two CPU ranks in a rehearsal (on a GPU machine: two GPUs, or the stage says it skipped).
+    assert json.loads((out / "ddp-history.json").read_text())["info"]["world_size"] == 2
     with tarfile.open(out / "report.tar.gz") as archive:
         names = set(archive.getnames())
     assert {"report/index.html", "report/vgg16_lab.ipynb", "report/resnet50/history.json"} <= names
