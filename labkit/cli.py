@@ -23,6 +23,7 @@ from .lab import (
     PROFILES,
     QUICK,
     SMOKE,
+    VARIANTS,
     Recipe,
     experiment_parameter,
 )
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     train.add_argument("--model", default=default.model, help="model name, for example vgg16 or resnet50")
+    train.add_argument(
+        "--recipe", choices=list(VARIANTS), default="lab",
+        help="the lab's recipe (default, faithful) or a variant of it: " + "; ".join(
+            f"{name}: {variant.question}" for name, variant in VARIANTS.items() if name != "lab"),
+    )  # fmt: skip
     train.add_argument(
         "--profile", choices=[AUTO, *PROFILES], default=None,
         help="full: the lab recipe; quick and smoke: fewer epochs and images (labkit/lab.py); auto: full where a "
@@ -487,7 +493,7 @@ def run_train(args: argparse.Namespace) -> int:
     model = args.model.lower()
     say(f"profile {profile.name} ({reason}): {profile.for_model(model).describe(model)}; options you pass win over it")
     chosen = recipe(
-        args.model, profile, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
+        args.model, profile, args.recipe, classes=args.classes, epochs=args.epochs, per_class=args.per_class,
         test_per_class=args.test_per_class, val_per_class=args.val_per_class, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size,
         lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, seed=args.seed,
         input_path=args.input_path, workers=args.workers, bf16=args.bf16, channels_last=args.channels_last,

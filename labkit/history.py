@@ -12,7 +12,7 @@ from .files import atomic_write_text, json_text
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 VALIDATION = ("val_loss", "val_acc")  # only in runs that hold out a validation split
 STRETCHES = ("stretch_end", "stretch_loss")  # absent from runs recorded before they were
-OPTIONAL = (*VALIDATION, *STRETCHES, "test_predicted_counts")  # saved only when recorded
+OPTIONAL = (*VALIDATION, *STRETCHES, "test_predicted_counts", "lr")  # saved only when recorded
 
 
 @dataclass
@@ -38,6 +38,8 @@ class History:
     # How many test images each class received as the prediction, per epoch: tells an
     # epoch at chance because every image went to one class from one that merely guessed.
     test_predicted_counts: list[list[int]] = field(default_factory=list)
+    # The learning rate each epoch trained at (absent from runs recorded before it was).
+    lr: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
 
@@ -50,8 +52,10 @@ class History:
             raise ValueError(f"epoch {epoch}: validation metrics come as a pair, {' and '.join(VALIDATION)}")
         if self.epochs and bool(validation) != bool(self.val_acc):
             raise ValueError(f"epoch {epoch}: every epoch of a run has validation metrics, or none does")
+        if self.epochs and ("lr" in metrics) != bool(self.lr):
+            raise ValueError(f"epoch {epoch}: every epoch of a run records its learning rate, or none does")
         self.epochs.append(epoch)
-        for name in (*METRICS, *validation):
+        for name in (*METRICS, *validation, *(["lr"] if "lr" in metrics else [])):
             getattr(self, name).append(float(metrics[name]))
 
     def add_stretches(self, ends: list[float], losses: list[float]) -> None:

@@ -51,7 +51,7 @@ def load_data(
 def build_model(recipe: Recipe) -> nn.Module:
     """The recipe's model, freshly initialised from its seed: the same seed gives the same weights."""
     seed_everything(recipe.seed)
-    return build(recipe.model, num_classes=len(recipe.classes))
+    return build(recipe.model, num_classes=len(recipe.classes), dropout=recipe.dropout)
 
 
 def run_folder(output_dir: str | os.PathLike | None, recipe: Recipe, base: str | os.PathLike | None = None) -> Path:

@@ -39,6 +39,12 @@ def training_curves(history: History, title: str | None = None, reference: Lab |
     loss_axes.plot(epochs, history.train_loss, "o-", color="C0", label="train")
     loss_axes.plot(epochs, history.test_loss, "s-", color="C1", label="test")
     loss_axes.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    if len(set(history.lr)) > 1:  # a schedule: the rate each epoch trained at, on its own scale
+        rate_axes = loss_axes.twinx()
+        rate_axes.plot(epochs, history.lr, "--", drawstyle="steps-mid", color="C7", label="learning rate")
+        rate_axes.set_ylabel("learning rate")
+        rate_axes.set_ylim(bottom=0)
+        rate_axes.legend(fontsize="small", loc="lower left")
     acc_axes.plot(epochs, [100 * a for a in history.train_acc], "o-", color="C0", label="train")
     acc_axes.plot(epochs, [100 * a for a in history.test_acc], "s-", color="C1", label="test")
     if history.val_acc:  # a held-out part of the training split

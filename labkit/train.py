@@ -26,7 +26,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import Split, hold_out
 from .device import autocast, device_name, device_settings, memory_format, tf32_note
 from .history import History
-from .lab import CHANGEABLE_ON_RESUME, VGG16, Recipe
+from .lab import CHANGEABLE_ON_RESUME, STEP_DECAY_AT, STEP_DECAY_FACTOR, VGG16, Recipe
 from .loaders import make_loader
 from .models import count_parameters
 
@@ -68,8 +68,19 @@ def make_optimizer(model: nn.Module, recipe: Recipe = VGG16) -> torch.optim.Opti
     return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
+def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe = VGG16):
+    """The recipe's learning-rate schedule, stepped after every epoch; None for the lab's constant rate."""
+    if recipe.schedule == "constant":
+        return None
+    if recipe.schedule == "step":
+        milestones = sorted({max(1, round(fraction * recipe.epochs)) for fraction in STEP_DECAY_AT})
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=STEP_DECAY_FACTOR)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
+
+
 def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor, bf16: bool = False
+    model: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor, labels: Tensor, bf16: bool = False,
+    label_smoothing: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """One SGD step on one batch; returns the loss and the logits, still on the device.
 
@@ -78,7 +89,7 @@ def train_step(
     """
     with autocast(images.device, bf16):
         logits = model(images)
-        loss = nn.functional.cross_entropy(logits.float(), labels)
+        loss = nn.functional.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -139,6 +150,7 @@ def train_one_epoch(
     bf16: bool = False,
     progress: bool = False,
     loss_every: int = LOSS_EVERY,
+    label_smoothing: float = 0.0,
 ) -> TrainingPass:
     """One pass over ``loader``: the loss and accuracy over the epoch's samples, and a finer loss curve.
 
@@ -161,7 +173,7 @@ def train_one_epoch(
     for step, (images, labels) in enumerate(_progress(loader, steps, f"epoch {epoch} train", progress), 1):
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
-        loss, logits = train_step(model, optimizer, images, labels, bf16)
+        loss, logits = train_step(model, optimizer, images, labels, bf16, label_smoothing)
         bad = ~torch.isfinite(loss)
         if check_now:
             if bad.item():
@@ -338,14 +350,17 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 # history out of two different runs (lab.CHANGEABLE_ON_RESUME may change on request).
 RESUME_MUST_MATCH = (
     "model", "classes", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "bf16",
-    "per_class", "test_per_class", "val_per_class", "seed", "world_size", "sync_bn",
+    "per_class", "test_per_class", "val_per_class", "seed", "world_size", "sync_bn", "dropout", "schedule",
+    "label_smoothing",
 )  # fmt: skip
 # What a checkpoint written before a setting existed had instead.
-_RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False}
+_RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False, "dropout": 0.0, "schedule": "constant",
+                    "label_smoothing": 0.0}  # fmt: skip
 
 
 def _resume(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], allow_changes: tuple[str, ...]
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], allow_changes: tuple[str, ...],
+    scheduler=None,
 ) -> tuple[History, int, dict[str, list]]:
     # Read onto the CPU: load_state_dict copies weights and optimizer state onto the model's device.
     state = load_checkpoint(path, map_location="cpu")
@@ -394,6 +409,12 @@ def _resume(
         raise CheckpointError(f"checkpoint {path} does not fit this model: {error}") from error
     for group in optimizer.param_groups:  # load_state_dict restored the checkpoint's; this run's are the recipe's
         group.update({key: info[key] for key in CHANGEABLE_ON_RESUME})
+    if scheduler is not None and not finished:
+        if "scheduler" not in state:
+            raise CheckpointError(f"checkpoint {path} holds no learning-rate schedule; start again with --overwrite")
+        scheduler.load_state_dict(state["scheduler"])
+        for group, rate in zip(optimizer.param_groups, scheduler.get_last_lr()):
+            group["lr"] = rate  # where the schedule had got to, not the recipe's starting rate
     _set_rng_state(state["rng"])
     return History.from_dict(state["history"]), int(state["epoch"]), {key: [saved[key], info[key]] for key in differing}
 
@@ -435,6 +456,12 @@ def fit(
     unknown = sorted(set(allow_changes) - set(CHANGEABLE_ON_RESUME))
     if unknown:
         raise ValueError(f"only {', '.join(CHANGEABLE_ON_RESUME)} may change on resume, not {', '.join(unknown)}")
+    scheduled = sorted({"lr", "epochs"} & set(allow_changes)) if recipe.schedule != "constant" else []
+    if scheduled:
+        raise ValueError(
+            f"a run on the {recipe.schedule} schedule cannot change {' or '.join(scheduled)} on resume: the schedule "
+            "was laid out over its learning rate and epochs; start a new run instead"
+        )
     progress_bars_wanted()  # a meaningless $LABKIT_PROGRESS is refused before any data or model work
     world = distributed.current()
     rank_batch = distributed.rank_batch_size(recipe.batch_size, world)
@@ -445,6 +472,7 @@ def fit(
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device=device, memory_format=memory_format(channels_last))
     optimizer = make_optimizer(model, recipe)
+    scheduler = make_scheduler(optimizer, recipe)
     if not world.is_main:
         log, progress = None, False
     # A held-out validation split is for choosing (epochs, settings) without looking at the test split.
@@ -479,7 +507,7 @@ def fit(
     if resume:
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path to resume from")
-        history, done, changes = _resume(checkpoint, model, optimizer, run_info, tuple(allow_changes))
+        history, done, changes = _resume(checkpoint, model, optimizer, run_info, tuple(allow_changes), scheduler)
         history.info.update({key: run_info[key] for key in ("device", "device_name", "torch", "versions", "commit", "epochs")})
         history.info.update({key: run_info[key] for key in changes})
         if changes:
@@ -517,7 +545,11 @@ def fit(
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
-        trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress)
+        rate = optimizer.param_groups[0]["lr"]
+        trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress,
+                                  label_smoothing=recipe.label_smoothing)  # fmt: skip
+        if scheduler is not None:
+            scheduler.step()
         evaluation = test_on(test, test_loader)
         validation = {}
         if val is not None:
@@ -527,6 +559,7 @@ def fit(
         history.append(
             epoch, train_loss=trained.loss, train_acc=trained.accuracy,
             test_loss=evaluation.loss, test_acc=evaluation.accuracy, seconds=seconds, **validation,
+            **({"lr": rate} if history.lr or not history.epochs else {}),  # a run resumed from before lr was kept has none
         )  # fmt: skip
         history.add_stretches(trained.stretch_ends, trained.stretch_losses)
         history.test_predicted_counts.append(torch.bincount(evaluation.predictions, minlength=len(test.classes)).tolist())
@@ -540,6 +573,8 @@ def fit(
             state = {"epoch": epoch, "model": model.state_dict(), "history": history.to_dict(), "rng": _rng_state()}
             if keep_optimizer_state or epoch < epochs:
                 state["optimizer"] = optimizer.state_dict()
+                if scheduler is not None:
+                    state["scheduler"] = scheduler.state_dict()
             _save(state, checkpoint, epoch, _checkpoint_bytes(model))
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)

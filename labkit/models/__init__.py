@@ -60,12 +60,19 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build(name: str, num_classes: int = len(LAB_CLASSES)) -> nn.Module:
-    """Build a model by its name (for example ``"vgg16"``) with a fresh default init."""
+def build(name: str, num_classes: int = len(LAB_CLASSES), dropout: float = 0.0) -> nn.Module:
+    """Build a model by its name (for example ``"vgg16"``) with a fresh default init.
+
+    ``dropout`` is VGG's, on its fully connected layers; other models have none.
+    """
     key = name.lower()
     if key not in BUILDERS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(BUILDERS)}")
-    return BUILDERS[key](num_classes=num_classes)
+    if not dropout:
+        return BUILDERS[key](num_classes=num_classes)
+    if not key.startswith("vgg"):
+        raise ValueError(f"dropout applies to VGG's fully connected layers, and {name} has none")
+    return BUILDERS[key](num_classes=num_classes, dropout=dropout)
 
 
 def count_parameters(model: nn.Module) -> int:
