@@ -159,15 +159,20 @@ def span(count: int, world: World) -> tuple[int, int]:
     return start, count * (world.rank + 1) // world.size
 
 
+def _several() -> bool:
+    """Whether this process is one of several in a process group: the collectives below are no-ops otherwise."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 def all_sum(tensor: Tensor) -> Tensor:
     """``tensor`` summed over every rank, in place (itself in a world of one)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if _several():
         dist.all_reduce(tensor)
     return tensor
 
 
 def all_min(tensor: Tensor) -> Tensor:
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if _several():
         dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
     return tensor
 
@@ -178,11 +183,11 @@ def broadcast_buffers(model: torch.nn.Module) -> None:
     DDP sends them at the start of each training forward pass; the last step of an
     epoch then updates each rank's from its own shard of the batch.
     """
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if _several():
         for buffer in model.buffers():
             dist.broadcast(buffer, 0)
 
 
 def barrier() -> None:
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if _several():
         dist.barrier()

@@ -342,7 +342,7 @@ class Variant:
                 "variant": self.name}  # fmt: skip
 
 
-# The schedule variant the notebooks ask the open question with: cosine, because it has no
+# The default schedule variant, for asking whether a schedule helps: cosine, because it has no
 # milestone to choose, so it fits any epoch count (the quick profile's 5 as well as the lab's
 # 20) without tuning, where a step decay's milestones were chosen by the papers on watching the error.
 SCHEDULE_VARIANT = "cosine"
