@@ -188,6 +188,11 @@ def broadcast_buffers(model: torch.nn.Module) -> None:
             dist.broadcast(buffer, 0)
 
 
+def rank_seed(seed: int, epoch: int, world: World) -> int:
+    """A seed for this rank's global generator in ``epoch``: different on every rank, fixed by (seed, epoch, rank)."""
+    return (seed * 100_003 + epoch) * 1_009 + world.rank
+
+
 def barrier() -> None:
     if _several():
         dist.barrier()

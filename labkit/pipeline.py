@@ -80,12 +80,19 @@ def _restore_set_aside(folder: Path, log: Callable[[str], None] | None) -> None:
             log(f"put back the run that an interrupted replacement had set aside in {folder}")
 
 
-def check_folder(folder: Path, resume: bool, replace: bool, allow_changes: tuple[str, ...] = ()) -> None:
+def check_folder(folder: Path, resume: bool, replace: bool, allow_changes: tuple[str, ...] = (),
+                 schedule: str = "constant") -> None:  # fmt: skip
     """Refuse a run that would mix with, or silently replace, the run ``folder`` holds."""
     checkpoint, history = folder / CHECKPOINT, folder / HISTORY
     if resume:
         if not checkpoint.is_file():
             raise ValueError(f"--resume: {checkpoint} does not exist, so there is no run to continue; drop --resume")
+        if history.is_file() and schedule != "constant":
+            raise ValueError(
+                f"{folder} holds a finished run ({HISTORY}) on the {schedule} learning-rate schedule: there is nothing "
+                "to resume, and it cannot be trained for longer, since its schedule was laid out over its epochs; "
+                "start a new run with more --epochs in another --out"
+            )
         if history.is_file() and "epochs" not in allow_changes:
             raise ValueError(
                 f"{folder} holds a finished run ({HISTORY}): there is nothing to resume; to train it for longer, "
@@ -170,7 +177,7 @@ def run(
         # A second run into the same folder is refused, not mixed in.
         if main:
             _restore_set_aside(folder, log)
-            check_folder(folder, resume, replace, allow_changes)
+            check_folder(folder, resume, replace, allow_changes, recipe.schedule)
             for name in _FOLDER_FILES:
                 remove_stale_temporaries(folder / name)
         if main:

@@ -355,7 +355,7 @@ RESUME_MUST_MATCH = (
 )  # fmt: skip
 # What a checkpoint written before a setting existed had instead.
 _RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False, "dropout": 0.0, "schedule": "constant",
-                    "label_smoothing": 0.0}  # fmt: skip
+                    "label_smoothing": 0.0, "variant": "lab"}  # fmt: skip
 
 
 def _resume(
@@ -376,6 +376,8 @@ def _resume(
         hints = []  # the defaults (profile, precision) may differ from when the run started, or on another machine
         if saved.get("profile") not in (None, info.get("profile")):
             hints.append(f"--profile {saved['profile']}")
+        if saved["variant"] != info.get("variant", "lab"):
+            hints.append(f"--recipe {saved['variant']}")
         if "bf16" in refused:
             hints.append("--bf16" if saved["bf16"] else "--no-bf16")
         if "world_size" in refused:
@@ -545,6 +547,8 @@ def fit(
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
+        if not one_process:  # each rank its own dropout masks, drawn alike after a resume (its RNG is not saved)
+            torch.manual_seed(distributed.rank_seed(recipe.seed, epoch, world))
         rate = optimizer.param_groups[0]["lr"]
         trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress,
                                   label_smoothing=recipe.label_smoothing)  # fmt: skip

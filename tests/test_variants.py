@@ -121,3 +121,29 @@ def test_the_curves_show_the_rate_when_a_schedule_changes_it():
     scheduled = training_curves(history([0.01, 0.001]))
     assert len(scheduled.axes) == 3 and scheduled.axes[2].get_ylabel() == "learning rate"
     assert History.from_dict(history([0.01, 0.001]).to_dict()).lr == [0.01, 0.001]
+
+
+def test_resuming_with_another_recipe_is_refused_naming_the_recipe_it_was_started_with(tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    assert run(3, checkpoint=checkpoint, stop=1, schedule="cosine", variant="cosine") is None
+    with pytest.raises(train.CheckpointError, match=r"schedule 'cosine', not 'constant' \(it was started with --recipe cosine\)"):
+        run(3, checkpoint=checkpoint, resume=True)
+
+
+def test_a_finished_scheduled_run_is_not_offered_more_epochs(tmp_path):
+    (tmp_path / lab.CHECKPOINT).write_bytes(b"")
+    (tmp_path / lab.HISTORY).write_text("{}")
+    with pytest.raises(ValueError, match="--allow-change epochs"):
+        pipeline.check_folder(tmp_path, resume=True, replace=False)
+    with pytest.raises(ValueError, match="on the cosine learning-rate schedule.*cannot be trained for longer") as refused:
+        pipeline.check_folder(tmp_path, resume=True, replace=False, allow_changes=("epochs",), schedule="cosine")
+    assert "--allow-change" not in str(refused.value)
+
+
+def test_each_rank_draws_its_own_dropout_masks_and_the_same_ones_again_on_resume():
+    from labkit.distributed import World, rank_seed
+
+    seeds = {rank_seed(0, epoch, World(rank, rank, 2)) for epoch in (1, 2) for rank in (0, 1)}
+    assert len(seeds) == 4  # every rank and epoch its own
+    assert rank_seed(0, 2, World(1, 1, 2)) == rank_seed(0, 2, World(1, 1, 2))
+    assert rank_seed(1, 1, World(0, 0, 2)) != rank_seed(0, 1, World(0, 0, 2))
