@@ -26,6 +26,7 @@ from .lab import (
     VARIANTS,
     Recipe,
     experiment_parameter,
+    question_variants,
 )
 
 
@@ -93,6 +94,23 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if "(default" in (action.help or "") or action.default in (None, False):
             return action.help
         return super()._get_help_string(action)
+
+
+def _add_study_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """The options of a command that trains several models and writes one results.json."""
+    parser.add_argument("--out", required=True, type=Path, help="folder for results.json and the figures")
+    parser.add_argument(
+        "--profile", choices=[AUTO, *PROFILES], default=None,
+        help=f"how much {what} run(s) (default: $LABKIT_PROFILE, else auto: full where a CUDA GPU is, else quick)",
+    )  # fmt: skip
+    parser.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, default=0, help="seed for every model's init, shuffling and augmentation")
+    parser.add_argument(
+        "--bf16", action=argparse.BooleanOptionalAction, default=None,
+        help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16)",
+    )  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true", help="replace the results that --out already holds")
 
 
 def _command(commands, name: str, handler: Callable, summary: str, description: str) -> argparse.ArgumentParser:
@@ -284,24 +302,25 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     experiment.add_argument("name", choices=list(EXPERIMENTS), help="the experiment")
-    experiment.add_argument("--out", required=True, type=Path, help="folder for results.json and the figures")
-    experiment.add_argument(
-        "--profile", choices=[AUTO, *PROFILES], default=None,
-        help="how much each experiment runs (default: $LABKIT_PROFILE, else auto: full where a CUDA GPU is, else quick)",
-    )  # fmt: skip
-    experiment.add_argument("--data", default=None, help=f"data root (default: {_DATA_DEFAULT})")
-    experiment.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    experiment.add_argument("--seed", type=int, default=0, help="seed for every model's init, shuffling and augmentation")
+    _add_study_options(experiment, "each experiment")
     experiment.add_argument(
         "--from", dest="from_run", type=Path, default=None, metavar="RUN",
         help=f"protocol only: test the VGG16 trained in this run folder ({CHECKPOINT} and {HISTORY} of labkit train) "
         "instead of training one on the profile first",
     )  # fmt: skip
-    experiment.add_argument(
-        "--bf16", action=argparse.BooleanOptionalAction, default=None,
-        help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16)",
+
+    questions = _command(
+        commands, "questions", run_questions,
+        "answer the lab's open questions: FC dropout, twice the epochs, a learning-rate schedule, the improved recipe",
+        (
+            "Trains the model under the faithful lab recipe and under each variant its notebook compares it with "
+            f"({'; '.join(f'{model}: ' + ', '.join(question_variants(model)[1:]) for model in LABS)}), on one split "
+            "with one seed, at the profile's size for the questions (labkit/lab.py); writes results.json and one "
+            "figure per question into --out, and prints each question's table and conclusion."
+        ),
     )  # fmt: skip
-    experiment.add_argument("--overwrite", action="store_true", help="replace the results that --out already holds")
+    questions.add_argument("--model", choices=list(LABS), default="vgg16", help="the lab whose questions to answer")
+    _add_study_options(questions, "the questions")
 
     data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -566,6 +585,27 @@ def run_experiment(args: argparse.Namespace) -> int:
                                           bf16=args.bf16, log=log)  # fmt: skip
     experiments.save(result, args.out, replace_existing=args.overwrite)
     print(f"\n{experiment_tables.table(result)}\n\n{experiment_tables.conclusion(result)}\n\nResults in {args.out}")
+    return 0
+
+
+def run_questions(args: argparse.Namespace) -> int:
+    from . import question_tables, questions
+    from .lab import QUESTIONS, choose_profile, questions_of
+
+    _check_out(args.out, False, args.overwrite, args.data)
+    if (args.out / questions.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
+        raise UsageError(f"{args.out} already holds results; choose another --out, or pass --overwrite")
+    profile, reason = choose_profile(args.profile)
+    print(f"the {LABS[args.model].title} lab's open questions, profile {profile.name} ({reason}): "
+          f"{', '.join(question_variants(args.model))} at {profile.for_questions(args.model).describe(args.model)}",
+          flush=True)  # fmt: skip
+    result = questions.run(args.model, profile, args.data, device=args.device, seed=args.seed, bf16=args.bf16,
+                           log=functools.partial(print, flush=True))  # fmt: skip
+    questions.save(result, args.out, replace_existing=args.overwrite)
+    for name in questions_of(args.model):
+        print(f"\n## {name}: {QUESTIONS[name].suggestion}\n\n{question_tables.table(result, name)}\n\n"
+              f"{question_tables.conclusion(result, name)}")  # fmt: skip
+    print(f"\nResults in {args.out}")
     return 0
 
 

@@ -31,7 +31,6 @@ from .lab import (
     EXPERIMENT_RESULTS,
     EXPERIMENTS,
     FIGURE_DPI,
-    FIGURE_FILES,
     LABS,
     experiment_recipe,
     get_profile,
@@ -187,10 +186,12 @@ def protocol(
     return ExperimentResult("protocol", rows, info)
 
 
-def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: bool = False) -> dict[str, Figure]:
-    """Write ``results.json`` and the figures into ``folder``, and return the figures for display.
+def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: bool = False,
+         figures: dict[str, Figure] | None = None) -> dict[str, Figure]:  # fmt: skip
+    """Write ``results.json`` and the figures (None: the result's own) into ``folder``, and return the figures.
 
-    An earlier result there is kept unless ``replace_existing``.
+    An earlier result there is kept unless ``replace_existing``; a figure is
+    written as ``NAME.png``.
     """
     folder = Path(folder)
     with folder_lock(folder):
@@ -198,9 +199,9 @@ def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: 
         if target.exists() and not replace_existing:
             raise ValueError(f"{folder} already holds an experiment's results ({RESULTS}); choose another --out, "
                              "or pass --overwrite to replace them")  # fmt: skip
-        figures = result.figures()
+        figures = result.figures() if figures is None else figures
         for figure_name, figure in figures.items():
-            atomic_write(folder / FIGURE_FILES[figure_name], lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
+            atomic_write(folder / f"{figure_name}.png", lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
         atomic_write_text(target, json_text(result.to_dict()))
     return figures
 

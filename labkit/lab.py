@@ -85,6 +85,10 @@ class Profile:
     # The papers' experiments (:data:`EXPERIMENTS`): each one's models all run at one scale; an
     # experiment missing here runs at the lab's own scale of its notebook's model.
     experiments: tuple[tuple[str, Scale], ...] = ()
+    # The lab's open questions (:data:`QUESTIONS`), per model: every variant of one notebook runs at
+    # one scale; a model missing here asks them at its lab's own scale, where the notebook's own run
+    # is the faithful recipe's row.
+    questions: tuple[tuple[str, Scale], ...] = ()
 
     def for_model(self, model: str) -> Scale:
         return dict(self.scales).get(model.lower(), self.scale)
@@ -92,6 +96,9 @@ class Profile:
     def for_experiment(self, name: str) -> Scale:
         experiment = EXPERIMENTS[name]
         return dict(self.experiments).get(name, self.for_model(experiment.lab))
+
+    def for_questions(self, model: str) -> Scale:
+        return dict(self.questions).get(model.lower(), self.for_model(model))
 
     def describe(self) -> str:
         """What the profile runs, in words, computed from its numbers."""
@@ -120,11 +127,18 @@ QUICK = Profile(
         ("degradation", Scale(epochs=6, per_class=1500, test_per_class=500)),
         ("protocol", Scale(test_per_class=500)),
     ),
+    # The open questions train four variants per notebook (two of them for twice the epochs), so
+    # they run on subsets like the depth experiment's; ResNet50, about 4x slower per image, on a
+    # smaller one for fewer epochs.
+    questions=(("vgg16", Scale(epochs=4, per_class=500, test_per_class=500)),
+               ("resnet50", Scale(epochs=3, per_class=300, test_per_class=300))),
 )  # fmt: skip
 SMOKE = Profile(
     "smoke", "seconds, for CI", Scale(epochs=1, per_class=8, test_per_class=10),
     experiments=(("depth", Scale(epochs=1, per_class=4, test_per_class=4)),
                  ("degradation", Scale(epochs=2, per_class=4, test_per_class=4))),
+    questions=(("vgg16", Scale(epochs=2, per_class=4, test_per_class=4)),
+               ("resnet50", Scale(epochs=2, per_class=4, test_per_class=4))),
 )  # fmt: skip
 PROFILES = {profile.name: profile for profile in (FULL, QUICK, SMOKE)}
 AUTO = "auto"  # full where a CUDA GPU is, else quick
@@ -364,6 +378,57 @@ VARIANTS = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Question:
+    """One of the lab's open questions: the faithful recipe against the variant that answers it, on one split and seed."""
+
+    name: str
+    variant: str  # the recipe variant (VARIANTS) compared with the faithful "lab" recipe
+    labs: tuple[str, ...]  # the notebooks (by their model) that ask it
+    suggestion: str  # what the reference lab or the papers suggested, which the runs answer
+
+
+QUESTIONS = {
+    "dropout": Question(
+        "dropout", "dropout", ("vgg16",),
+        "VGG16's test accuracy converged around epoch 10 and then slipped from overfitting, so dropout on the "
+        "fully connected layers alone should help",
+    ),
+    "longer": Question(
+        "longer", "longer", ("resnet50",),
+        "ResNet50 was still converging at epoch 15 and slightly underfitting, so more epochs should help",
+    ),
+    "schedule": Question(
+        "schedule", SCHEDULE_VARIANT, ("vgg16", "resnet50"),
+        "both papers decayed the learning rate, which the lab left out, so a schedule should help and calm "
+        "the last epochs' swing",
+    ),
+    "improved": Question(
+        "improved", "improved", ("vgg16", "resnet50"),
+        "together, the changes that answer the other questions should beat the faithful recipe",
+    ),
+}  # fmt: skip
+SWING_EPOCHS = 5  # a run's final-epoch swing: the standard deviation of its last five epochs' test accuracy
+# What the improved recipe aims at on the full profile, for both models on the lab's three classes.
+GOAL_TEST_ACC = 0.96
+GOAL_SWING = 0.005
+
+
+def questions_of(model: str) -> tuple[str, ...]:
+    """The open questions that a lab's notebook asks."""
+    return tuple(name for name, question in QUESTIONS.items() if model.lower() in question.labs)
+
+
+def question_variants(model: str) -> tuple[str, ...]:
+    """The recipe variants a notebook's questions train: the faithful recipe first, each other once."""
+    return ("lab", *dict.fromkeys(QUESTIONS[name].variant for name in questions_of(model)))
+
+
+def question_recipe(model: str, variant: str, profile: str | Profile | None = None, **overrides: Any) -> Recipe:
+    """The recipe of one variant of a notebook's open questions: at the profile's size for the questions."""
+    return _sized_recipe(model, get_profile(profile).for_questions, profile, variant, overrides)
+
+
 def title(model: str) -> str:
     """The name a reader knows a model by: VGG16, ResNet50, else the builder's name."""
     return LABS[model].title if model in LABS else model
@@ -376,10 +441,13 @@ def recipe(model: str = "vgg16", profile: str | Profile | None = None, variant: 
     A model outside the two labs gets the VGG16 lab's recipe. Overrides win over
     the profile and the variant, so a value the caller passed is the value the run uses.
     """
+    return _sized_recipe(model, get_profile(profile).for_model, profile, variant, overrides)
+
+
+def _sized_recipe(model: str, scale_of, profile, variant: str | None, overrides: dict[str, Any]) -> Recipe:
     key = model.lower()
     base = LABS[key].recipe if key in LABS else replace(VGG16, model=key)
-    chosen = get_profile(profile)
-    shrunk = replace(base, profile=chosen.name, **_scale_changes(chosen.for_model(key)))
+    shrunk = replace(base, profile=get_profile(profile).name, **_scale_changes(scale_of(key)))
     return recipe_with(shrunk, get_variant(variant).applied(shrunk), overrides)
 
 

@@ -70,6 +70,33 @@ def training_curves(history: History, title: str | None = None, reference: Lab |
     return figure
 
 
+def recipe_curves(histories: dict[str, History], title: str | None = None) -> Figure:
+    """Accuracy per epoch of one model under several recipes, and the learning rate each epoch trained at.
+
+    Training accuracy dashed and test accuracy solid in one colour per recipe, so
+    the gap between a pair of lines is that recipe's overfitting.
+    """
+    figure = Figure(figsize=(10, 3.8), dpi=DPI, layout="constrained")
+    acc_axes, rate_axes = figure.subplots(1, 2)
+    for index, (name, history) in enumerate(histories.items()):
+        colour = f"C{index % 10}"
+        acc_axes.plot(history.epochs, [100 * a for a in history.train_acc], "--", color=colour, alpha=0.7,
+                      label=f"{name}, train")  # fmt: skip
+        acc_axes.plot(history.epochs, [100 * a for a in history.test_acc], "o-", markersize=3, color=colour, label=f"{name}, test")
+        rates = history.lr or [history.info.get("lr")] * len(history.epochs)
+        rate_axes.plot(history.epochs, rates, "-", drawstyle="steps-mid", color=colour, label=name)
+    acc_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    rate_axes.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+    rate_axes.set_ylim(bottom=0)
+    for axes in (acc_axes, rate_axes):
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small")
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
 def overlaid_curves(histories: dict[str, History], title: str | None = None) -> Figure:
     """Training and test error per epoch of several runs on shared axes, as the ResNet paper's Figure 6 draws them.
 

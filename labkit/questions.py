@@ -1,0 +1,118 @@
+"""The lab's open questions, answered by runs: one model under the faithful recipe and under each variant.
+
+Every variant of a notebook trains on the same split with the same seed, so two
+rows differ only by what the variant changes, and they are scored on the same
+test images, so they compare image by image.  How much they run is set by the
+profile (:attr:`labkit.lab.Profile.questions`); where that is the lab's own size,
+the notebook's own run is the faithful recipe's row instead of a second run of it.
+:mod:`labkit.question_tables` turns the result into tables and conclusions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+from matplotlib.figure import Figure
+
+from . import experiments
+from .data import Split
+from .device import device_name, device_settings
+from .experiments import ExperimentResult
+from .lab import QUESTIONS, SWING_EPOCHS, Recipe, get_variant, question_recipe, question_variants, questions_of, title
+from .pipeline import build_model, load_data
+from .plots import recipe_curves
+from .train import FitResult, fit
+
+NAME = "questions"
+RESULTS = experiments.RESULTS
+# What must agree for a finished run to stand as a question's faithful row.
+_SAME_RUN = ("model", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "per_class",
+             "test_per_class", "val_per_class", "seed", "dropout", "schedule", "label_smoothing")  # fmt: skip
+
+
+def _is_run_of(run: FitResult, recipe: Recipe, splits: tuple[Split, Split], bf16: bool) -> bool:
+    info = run.history.info
+    wanted = recipe.to_dict()
+    return (all(info.get(key) == wanted[key] for key in _SAME_RUN) and info.get("bf16") == bf16
+            and info.get("classes") == list(splits[0].classes) and info.get("train_images") == len(splits[0]) and info.get("test_images") == len(splits[1])
+            and len(run.history.epochs) == recipe.epochs)  # fmt: skip
+
+
+def _row(variant: str, recipe: Recipe, run: FitResult, reused: bool) -> dict[str, Any]:
+    history, evaluation = run.history, run.evaluation
+    best = max(range(len(history.test_acc)), key=history.test_acc.__getitem__)
+    return {
+        "variant": variant, "changes": get_variant(variant).question, "epochs": recipe.epochs, "dropout": recipe.dropout,
+        "schedule": recipe.schedule, "train_acc": history.train_acc[-1], "test_acc": history.test_acc[-1],
+        "test_correct": int((evaluation.predictions == evaluation.targets).sum()),
+        "best_test_acc": history.test_acc[best], "best_epoch": history.epochs[best], "swing": history.swing(),
+        "seconds": history.total_seconds, "reused": reused, "predictions": evaluation.predictions.tolist(),
+    }  # fmt: skip
+
+
+def run(
+    model: str,
+    profile=None,
+    data_root: str | os.PathLike | None = None,
+    splits: tuple[Split, Split] | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    bf16: bool | None = None,
+    classes: tuple[str, ...] | str | None = None,
+    baseline: FitResult | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] | None = print,
+) -> ExperimentResult:
+    """Train ``model`` under the faithful recipe and every variant its notebook's questions compare it with.
+
+    ``baseline``, a finished run of the faithful recipe at the questions' size (the
+    notebook's own), is that row instead of a second run; any other is ignored.
+    """
+    asked = sorted({lab for question in QUESTIONS.values() for lab in question.labs})
+    if model.lower() not in asked:
+        raise ValueError(f"the lab's open questions are asked of {' and '.join(asked)}, not {model!r}")
+    recipes = {variant: question_recipe(model, variant, profile, seed=seed, bf16=bf16, classes=classes)
+               for variant in question_variants(model)}  # fmt: skip
+    faithful = recipes["lab"]
+    splits = splits or load_data(faithful, data_root)
+    resolved, resolved_bf16, _ = device_settings(device, bf16)
+    rows, histories, targets = [], {}, []
+    started = time.perf_counter()
+    for variant, recipe in recipes.items():
+        reused = variant == "lab" and baseline is not None and _is_run_of(baseline, recipe, splits, resolved_bf16)
+        result = baseline if reused else fit(build_model(recipe), *splits, recipe, device=device, progress=progress, log=None)
+        rows.append(_row(variant, recipe, result, reused))
+        histories[variant] = result.history
+        targets = result.evaluation.targets.tolist()
+        if log:
+            final = result.history.final()
+            source = "this notebook's own run" if reused else f"{result.history.total_seconds:.0f} s"
+            log(f"{NAME}: {model} {variant} ({recipe.epochs} epochs) train {final['train_acc']:.2%} "
+                f"test {final['test_acc']:.2%} ({source})")  # fmt: skip
+    train, test = splits
+    info = {
+        "experiment": NAME, "model": model.lower(), "questions": list(questions_of(model)), "profile": faithful.profile,
+        "epochs": faithful.epochs, "per_class": faithful.per_class, "test_per_class": faithful.test_per_class,
+        "train_images": len(train), "test_images": len(test), "classes": list(train.classes), "seed": faithful.seed,
+        "device_name": device_name(resolved), "bf16": resolved_bf16, "swing_epochs": SWING_EPOCHS,
+        "targets": targets, "seconds": time.perf_counter() - started,
+        "title": f"{title(model.lower())}: {len(train):,} training images, {len(test):,} test images",
+    }  # fmt: skip
+    return ExperimentResult(NAME, rows, info, histories)
+
+
+def figures(result: ExperimentResult) -> dict[str, Figure]:
+    """One figure per question: the faithful recipe's curves against its variant's."""
+    drawn = {}
+    for name in result.info["questions"]:
+        variant = QUESTIONS[name].variant
+        pair = {"lab": result.histories["lab"], variant: result.histories[variant]}
+        drawn[name] = recipe_curves(pair, title=f"{result.info['title']}: the lab recipe against {variant}")
+    return drawn
+
+
+def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: bool = False) -> dict[str, Figure]:
+    """Write ``results.json`` and one figure per question (``QUESTION.png``) into ``folder``; return the figures."""
+    return experiments.save(result, folder, replace_existing, figures(result))

@@ -1,0 +1,138 @@
+"""The lab's open questions: each notebook's variants trained alike, and conclusions chosen by the numbers."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from labkit import cli, lab, question_tables, questions
+from labkit.bench import synthetic_split
+from labkit.data import Split
+from labkit.experiments import ExperimentResult
+from labkit.history import History
+
+
+@pytest.fixture(scope="module")
+def splits():
+    test = synthetic_split(12, seed=1, name="test")
+    return synthetic_split(12, seed=0), Split(test.images, torch.arange(12) % 3, test.classes, "test")
+
+
+@pytest.fixture(scope="module")
+def vgg_questions(splits):
+    return questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, log=None)
+
+
+def test_each_notebook_asks_its_own_questions_and_the_schedule_and_improved_ones():
+    assert lab.questions_of("vgg16") == ("dropout", "schedule", "improved")
+    assert lab.questions_of("resnet50") == ("longer", "schedule", "improved")
+    assert lab.question_variants("vgg16") == ("lab", "dropout", lab.SCHEDULE_VARIANT, "improved")
+    assert lab.question_variants("resnet50") == ("lab", "longer", lab.SCHEDULE_VARIANT, "improved")
+
+
+def test_the_questions_run_at_the_profiles_size_for_them_and_full_is_the_lab_itself():
+    for model in lab.LABS:
+        assert lab.question_recipe(model, "lab", "full") == lab.recipe(model, "full")
+        quick = lab.question_recipe(model, "lab", "quick")
+        scale = lab.QUICK.for_questions(model)
+        assert (quick.epochs, quick.per_class, quick.test_per_class) == (scale.epochs, scale.per_class, scale.test_per_class)
+        assert lab.question_recipe(model, "improved", "quick").epochs == 2 * quick.epochs
+    assert lab.question_recipe("resnet50", "longer", "full").epochs == 30
+
+
+def test_every_variant_trains_on_the_same_split_and_is_scored_on_the_same_images(vgg_questions, splits):
+    rows = {row["variant"]: row for row in vgg_questions.rows}
+    assert list(rows) == list(lab.question_variants("vgg16"))
+    assert vgg_questions.info["targets"] == splits[1].labels.tolist()
+    for variant, row in rows.items():
+        history = vgg_questions.histories[variant]
+        assert history.info["variant"] == variant and history.info["train_images"] == len(splits[0])
+        assert len(row["predictions"]) == len(splits[1]) and not row["reused"]
+        assert row["epochs"] == len(history.epochs) == lab.question_recipe("vgg16", variant, "smoke").epochs
+    assert (rows["dropout"]["dropout"], rows["improved"]["schedule"]) == (0.5, "cosine")
+    improved = vgg_questions.histories["improved"].lr
+    assert improved[0] == 0.01 and all(a > b for a, b in zip(improved, improved[1:]))
+
+
+def test_each_question_saves_its_own_figure_and_an_earlier_result_is_kept(vgg_questions, tmp_path):
+    figures = questions.save(vgg_questions, tmp_path)
+    assert sorted(figures) == sorted(lab.questions_of("vgg16"))
+    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures)
+    loaded = ExperimentResult.load(tmp_path / questions.RESULTS)
+    assert question_tables.table(loaded, "dropout") == question_tables.table(vgg_questions, "dropout")
+    with pytest.raises(ValueError, match="already holds an experiment's results"):
+        questions.save(vgg_questions, tmp_path)
+
+
+def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, monkeypatch):
+    from labkit import pipeline, train
+
+    recipe = lab.question_recipe("resnet50", "lab", "smoke", bf16=False)
+    own = train.fit(pipeline.build_model(recipe), *splits, recipe, device="cpu", progress=False, log=None)
+    trained = []
+    monkeypatch.setattr(questions, "fit", lambda model, train_split, test_split, recipe, **_: trained.append(recipe.variant)
+                        or own)  # fmt: skip
+    result = questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=own, log=None)
+    assert trained == ["longer", lab.SCHEDULE_VARIANT, "improved"] and result.rows[0]["reused"]
+    assert "this notebook's run" in question_tables.table(result, "longer")
+    trained.clear()
+    other = dataclasses.replace(own, history=History.from_dict({**own.history.to_dict(), "info": {**own.history.info, "seed": 1}}))
+    questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=other, log=None)
+    assert trained[0] == "lab"  # another seed's run is not this recipe's: trained again
+
+
+def test_a_model_no_question_is_asked_of_is_refused():
+    with pytest.raises(ValueError, match="asked of resnet50 and vgg16, not 'vgg11'"):
+        questions.run("vgg11", "smoke", log=None)
+
+
+def answered(question, faithful_right, variant_right, profile="quick", swing=0.01, accuracy=None):
+    """A result in which the faithful recipe and the question's variant got these test images right."""
+    total = len(faithful_right)
+    variant = lab.QUESTIONS[question].variant
+
+    def row(name, right, epochs):
+        history = History()
+        for epoch in range(1, epochs + 1):
+            history.append(epoch, train_loss=1.0, train_acc=0.99, test_loss=1.0, test_acc=sum(right) / total, seconds=1.0)
+        share = sum(right) / total if accuracy is None or name == "lab" else accuracy
+        return history, {"variant": name, "epochs": epochs, "train_acc": 0.99, "test_acc": share, "test_correct": sum(right),
+                         "best_test_acc": share, "best_epoch": epochs, "swing": swing, "seconds": 1.0, "schedule": "cosine",
+                         "predictions": [0 if good else 1 for good in right]}  # fmt: skip
+
+    made = {name: row(name, right, 4 if name == "lab" else 8) for name, right in (("lab", faithful_right), (variant, variant_right))}
+    info = {"profile": profile, "train_images": 100, "test_images": total, "seed": 0, "device_name": "CPU", "swing_epochs": 5,
+            "targets": [0] * total, "questions": [question]}  # fmt: skip
+    return ExperimentResult("questions", [row for _, row in made.values()], info, {n: h for n, (h, _) in made.items()})
+
+
+def test_a_gain_the_paired_test_resolves_confirms_the_suggestion_and_one_it_cannot_does_not():
+    gained = answered("dropout", [True] * 50 + [False] * 50, [True] * 80 + [False] * 20)
+    text = question_tables.conclusion(gained, "dropout")
+    assert "raises the final test accuracy by 30.00 points" in text and "holds at this budget" in text
+    assert "30 only dropout gets right and 0 only the lab recipe" in text
+    lost = question_tables.conclusion(answered("longer", [True] * 80 + [False] * 20, [True] * 50 + [False] * 50), "longer")
+    assert "lowers" in lost and "is contradicted at this budget" in lost
+    even = question_tables.conclusion(answered("schedule", [True, False] * 50, [False, True] * 50), "schedule")
+    assert "do not resolve" in even and "is not confirmed at this budget" in even
+
+
+def test_the_improved_recipes_goal_is_judged_on_the_full_profile_only():
+    right = [True] * 97 + [False] * 3
+    met = question_tables.conclusion(answered("improved", right, right, "full", swing=0.003, accuracy=0.97), "improved")
+    assert "the goal is met" in met
+    swings = question_tables.conclusion(answered("improved", right, right, "full", swing=0.008, accuracy=0.97), "improved")
+    assert "the goal is not met" in swings
+    quick = question_tables.conclusion(answered("improved", right, right, "quick", swing=0.003, accuracy=0.97), "improved")
+    assert "which the goal is not set for" in quick and "met" not in quick.split("goal is not set for")[-1]
+
+
+def test_the_command_line_answers_a_labs_questions_and_keeps_earlier_results(shared_data, tmp_path, capsys):
+    out = tmp_path / "questions"
+    assert cli.main(["questions", "--model", "resnet50", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+                     "--device", "cpu"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "## longer: ResNet50 was still converging" in printed and "| longer | 4 |" in printed
+    assert {path.name for path in out.iterdir()} == {questions.RESULTS, "longer.png", "schedule.png", "improved.png"}
+    assert cli.main(["questions", "--model", "resnet50", "--profile", "smoke", "--out", str(out)]) == 2
+    assert "already holds results" in capsys.readouterr().err
