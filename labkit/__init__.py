@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "artefacts", "bench", "checkpoint", "cli", "compare", "data", "device", "distributed", "experiment_tables",
     "experiments", "files", "history", "lab", "loaders", "metrics", "models", "pages", "papers", "pipeline", "plots",
-    "protocols", "provenance", "report", "results", "train", "verify",
+    "protocols", "provenance", "question_tables", "questions", "report", "results", "train", "verify",
 )  # fmt: skip
 
 

@@ -77,6 +77,7 @@ def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, s
     ref = lab.reference if lab else None
     full_images = len(lab.recipe.classes) * TRAIN_PER_CLASS if lab else 0
     return [
+        ("recipe", recipe_name(info), "lab" if lab else "—"),
         ("train accuracy", _percent(final["train_acc"]), _percent(ref.train_acc if ref else None)),
         ("test accuracy", _with_interval(history), _percent(ref.test_acc if ref else None)),
         *([("validation accuracy", f"{_percent(final['val_acc'])} ({info.get('val_images', 0):,} held-out training images)", "—")]
@@ -91,6 +92,19 @@ def comparison_rows(history: History, lab: Lab | None) -> list[tuple[str, str, s
         ("date", str(info.get("finished_at", "?")), "—"),
         ("torch", str(info.get("torch", "?")), "—"),
     ]
+
+
+def recipe_name(info: dict) -> str:
+    """The recipe variant a run was made from, with what sets it apart from the lab's: "cosine (cosine schedule)"."""
+    changes = []
+    if info.get("schedule", "constant") != "constant":
+        changes.append(f"{info['schedule']} schedule")
+    if info.get("dropout"):
+        changes.append(f"FC dropout {info['dropout']:g}")
+    if info.get("label_smoothing"):
+        changes.append(f"label smoothing {info['label_smoothing']:g}")
+    name = info.get("variant", "lab")
+    return f"{name} ({', '.join(changes)})" if changes else name
 
 
 def reading_notes(history: History) -> list[str]:

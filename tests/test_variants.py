@@ -147,3 +147,15 @@ def test_each_rank_draws_its_own_dropout_masks_and_the_same_ones_again_on_resume
     assert len(seeds) == 4  # every rank and epoch its own
     assert rank_seed(0, 2, World(1, 1, 2)) == rank_seed(0, 2, World(1, 1, 2))
     assert rank_seed(1, 1, World(0, 0, 2)) != rank_seed(0, 1, World(0, 0, 2))
+
+
+def test_the_results_table_names_the_recipe_of_the_run():
+    from labkit import results
+
+    from .test_results import make_history
+
+    faithful = make_history()
+    assert "| recipe | lab | lab |" in results.results_markdown(faithful, "vgg16")
+    improved = make_history()
+    improved.info.update(variant="improved", schedule="cosine", dropout=0.5)
+    assert "| recipe | improved (cosine schedule, FC dropout 0.5) | lab |" in results.results_markdown(improved, "vgg16")
