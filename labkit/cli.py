@@ -590,15 +590,17 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 def run_questions(args: argparse.Namespace) -> int:
     from . import question_tables, questions
-    from .lab import QUESTIONS, choose_profile, questions_of
+    from .lab import QUESTIONS, choose_profile, question_recipe, questions_of
 
     _check_out(args.out, False, args.overwrite, args.data)
     if (args.out / questions.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
         raise UsageError(f"{args.out} already holds results; choose another --out, or pass --overwrite")
     profile, reason = choose_profile(args.profile)
+    scale = profile.for_questions(args.model)
+    trained = ", ".join(f"{variant} ({question_recipe(args.model, variant, profile).epochs} epochs)"
+                        for variant in question_variants(args.model))  # fmt: skip
     print(f"the {LABS[args.model].title} lab's open questions, profile {profile.name} ({reason}): "
-          f"{', '.join(question_variants(args.model))} at {profile.for_questions(args.model).describe(args.model)}",
-          flush=True)  # fmt: skip
+          f"{scale.describe(args.model)} for the lab recipe; trains {trained}", flush=True)  # fmt: skip
     result = questions.run(args.model, profile, args.data, device=args.device, seed=args.seed, bf16=args.bf16,
                            log=functools.partial(print, flush=True))  # fmt: skip
     questions.save(result, args.out, replace_existing=args.overwrite)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .files import atomic_write_text, json_text
-from .lab import SWING_EPOCHS
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 VALIDATION = ("val_loss", "val_acc")  # only in runs that hold out a validation split
@@ -78,10 +77,12 @@ class History:
         last = {name: getattr(self, name)[-1] for name in (*METRICS, *VALIDATION) if name != "seconds" and getattr(self, name)}
         return {"epochs": self.epochs[-1], **last, "total_seconds": self.total_seconds}
 
-    def swing(self, last: int = SWING_EPOCHS) -> float | None:
-        """Standard deviation of the last epochs' test accuracy: how much the final figure is chance."""
-        recent = self.test_acc[-last:]
-        return statistics.stdev(recent) if len(recent) > 1 else None
+    def swing(self, last: int) -> float | None:
+        """Standard deviation of the last epochs' test accuracy: how much the final figure is chance.
+
+        None for a run of ``last`` epochs or fewer, whose spread would be its first climb, not noise.
+        """
+        return statistics.stdev(self.test_acc[-last:]) if len(self.test_acc) > last and last > 1 else None
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in ("epochs", *METRICS)}

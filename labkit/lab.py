@@ -400,8 +400,7 @@ QUESTIONS = {
     ),
     "schedule": Question(
         "schedule", SCHEDULE_VARIANT, ("vgg16", "resnet50"),
-        "both papers decayed the learning rate, which the lab left out, so a schedule should help and calm "
-        "the last epochs' swing",
+        "both papers decayed the learning rate, which the lab left out, so a schedule should help",
     ),
     "improved": Question(
         "improved", "improved", ("vgg16", "resnet50"),
@@ -426,7 +425,8 @@ def question_variants(model: str) -> tuple[str, ...]:
 
 def question_recipe(model: str, variant: str, profile: str | Profile | None = None, **overrides: Any) -> Recipe:
     """The recipe of one variant of a notebook's open questions: at the profile's size for the questions."""
-    return _sized_recipe(model, get_profile(profile).for_questions, profile, variant, overrides)
+    chosen = get_profile(profile)
+    return _sized_recipe(model, chosen, chosen.for_questions(model), variant, overrides)
 
 
 def title(model: str) -> str:
@@ -441,13 +441,14 @@ def recipe(model: str = "vgg16", profile: str | Profile | None = None, variant: 
     A model outside the two labs gets the VGG16 lab's recipe. Overrides win over
     the profile and the variant, so a value the caller passed is the value the run uses.
     """
-    return _sized_recipe(model, get_profile(profile).for_model, profile, variant, overrides)
+    chosen = get_profile(profile)
+    return _sized_recipe(model, chosen, chosen.for_model(model.lower()), variant, overrides)
 
 
-def _sized_recipe(model: str, scale_of, profile, variant: str | None, overrides: dict[str, Any]) -> Recipe:
+def _sized_recipe(model: str, profile: Profile, scale: Scale, variant: str | None, overrides: dict[str, Any]) -> Recipe:
     key = model.lower()
     base = LABS[key].recipe if key in LABS else replace(VGG16, model=key)
-    shrunk = replace(base, profile=get_profile(profile).name, **_scale_changes(scale_of(key)))
+    shrunk = replace(base, profile=profile.name, **_scale_changes(scale))
     return recipe_with(shrunk, get_variant(variant).applied(shrunk), overrides)
 
 

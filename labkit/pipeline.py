@@ -80,14 +80,22 @@ def _restore_set_aside(folder: Path, log: Callable[[str], None] | None) -> None:
             log(f"put back the run that an interrupted replacement had set aside in {folder}")
 
 
-def check_folder(folder: Path, resume: bool, replace: bool, allow_changes: tuple[str, ...] = (),
-                 schedule: str = "constant") -> None:  # fmt: skip
+def _saved_schedule(history: Path) -> str:
+    """The learning-rate schedule a finished run trained on; an unreadable history is judged elsewhere."""
+    try:
+        return History.load(history).info.get("schedule", "constant")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "constant"
+
+
+def check_folder(folder: Path, resume: bool, replace: bool, allow_changes: tuple[str, ...] = ()) -> None:
     """Refuse a run that would mix with, or silently replace, the run ``folder`` holds."""
     checkpoint, history = folder / CHECKPOINT, folder / HISTORY
     if resume:
         if not checkpoint.is_file():
             raise ValueError(f"--resume: {checkpoint} does not exist, so there is no run to continue; drop --resume")
-        if history.is_file() and schedule != "constant":
+        schedule = _saved_schedule(history) if history.is_file() else "constant"
+        if schedule != "constant":
             raise ValueError(
                 f"{folder} holds a finished run ({HISTORY}) on the {schedule} learning-rate schedule: there is nothing "
                 "to resume, and it cannot be trained for longer, since its schedule was laid out over its epochs; "
@@ -177,7 +185,7 @@ def run(
         # A second run into the same folder is refused, not mixed in.
         if main:
             _restore_set_aside(folder, log)
-            check_folder(folder, resume, replace, allow_changes, recipe.schedule)
+            check_folder(folder, resume, replace, allow_changes)
             for name in _FOLDER_FILES:
                 remove_stale_temporaries(folder / name)
         if main:

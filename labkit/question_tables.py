@@ -9,7 +9,7 @@ this budget.
 from __future__ import annotations
 
 from .experiments import ExperimentResult
-from .lab import GOAL_SWING, GOAL_TEST_ACC, QUESTIONS
+from .lab import GOAL_SWING, GOAL_TEST_ACC, LAB_CLASSES, QUESTIONS
 from .metrics import binomial_interval, mcnemar
 
 SIGNIFICANCE = 0.05
@@ -32,7 +32,7 @@ def _budget(result: ExperimentResult) -> str:
 
 def table(result: ExperimentResult, question: str) -> str:
     """The faithful recipe against the question's variant, on the same split and test images."""
-    swing = f"swing: std of test accuracy over the last {result.info['swing_epochs']} epochs (all, if fewer; points)"
+    swing = f"swing: std of the last {result.info['swing_epochs']} epochs' test accuracy (points; – for a shorter run)"
     lines = [f"| recipe | epochs | train accuracy | test accuracy (95% interval) | train − test (points) "
              f"| best test accuracy (epoch) | {swing} | time |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     total = result.info["test_images"]
@@ -62,8 +62,9 @@ def conclusion(result: ExperimentResult, question: str) -> str:
               f"gets right and {test.only_first} only the lab recipe")  # fmt: skip
     suggestion = QUESTIONS[question].suggestion
     if test.p_value < SIGNIFICANCE:
-        verb = "raises" if difference > 0 else "lowers"
-        verdict = "holds at this budget" if difference > 0 else "is contradicted at this budget"
+        gains = test.only_second > test.only_first  # the paired counts, which the p-value is computed from
+        verb = "raises" if gains else "lowers"
+        verdict = "holds at this budget" if gains else "is contradicted at this budget"
         found = f"The {name} recipe {verb} the final test accuracy by {abs(100 * difference):.2f} points ({paired})."
     else:
         verdict = "is not confirmed at this budget"
@@ -89,18 +90,21 @@ def _detail(result: ExperimentResult, question: str, faithful: dict, variant: di
     if question == "longer":
         history = result.histories[variant["variant"]]
         half = faithful["epochs"]
-        return (f"Over its second {half} epochs the longer run's test accuracy went from {history.test_acc[half - 1]:.2%} "
+        return (f"Over its last {len(history.test_acc) - half} epochs the longer run's test accuracy went from "
+                f"{history.test_acc[half - 1]:.2%} "
                 f"(epoch {half}) to {history.test_acc[-1]:.2%} (epoch {len(history.test_acc)}), and its train − test gap "
                 f"from {_points(history.train_acc[half - 1] - history.test_acc[half - 1])} to {_gap(variant)} points.")  # fmt: skip
     if question == "schedule":
-        return (f"The swing of the last epochs' test accuracy: {_points(faithful['swing'])} points under the constant "
-                f"rate, {_points(variant['swing'])} under the {variant['schedule']} schedule.")  # fmt: skip
+        if faithful["swing"] is None or variant["swing"] is None:
+            return f"The runs are too short for a swing, which needs more than {result.info['swing_epochs']} epochs."
+        return (f"The swing of the last {result.info['swing_epochs']} epochs' test accuracy: {_points(faithful['swing'])} "
+                f"points under the constant rate, {_points(variant['swing'])} under the {variant['schedule']} schedule.")  # fmt: skip
     if question == "improved":
         met = variant["test_acc"] >= GOAL_TEST_ACC and variant["swing"] is not None and variant["swing"] <= GOAL_SWING
         goal = (f"The goal for the improved recipe on the full profile is at least {GOAL_TEST_ACC:.0%} test accuracy "
                 f"with a swing of at most {100 * GOAL_SWING:.1f} points; this run has {variant['test_acc']:.2%} and "
                 f"{_points(variant['swing'])} points")  # fmt: skip
-        if result.info["profile"] != "full":
-            return f"{goal}, on the {result.info['profile']} profile, which the goal is not set for."
+        if result.info["profile"] != "full" or tuple(result.info["classes"]) != LAB_CLASSES:
+            return f"{goal}, on the {result.info['profile']} profile and these classes, which the goal is not set for."
         return f"{goal}: the goal is {'met' if met else 'not met'}."
     return ""

@@ -14,47 +14,54 @@ import os
 import time
 from typing import Any, Callable
 
+import torch
 from matplotlib.figure import Figure
 
 from . import experiments
 from .data import Split
 from .device import device_name, device_settings
 from .experiments import ExperimentResult
-from .lab import QUESTIONS, SWING_EPOCHS, Recipe, get_variant, question_recipe, question_variants, questions_of, title
+from .lab import QUESTIONS, SWING_EPOCHS, Profile, Recipe, question_recipe, question_variants, questions_of, title
 from .pipeline import build_model, load_data
 from .plots import recipe_curves
-from .train import FitResult, fit
+from .provenance import data_record
+from .train import RESUME_DEFAULTS, RESUME_MUST_MATCH, FitResult, fit
 
 NAME = "questions"
 RESULTS = experiments.RESULTS
-# What must agree for a finished run to stand as a question's faithful row.
-_SAME_RUN = ("model", "epochs", "batch_size", "lr", "momentum", "weight_decay", "input_path", "per_class",
-             "test_per_class", "val_per_class", "seed", "dropout", "schedule", "label_smoothing")  # fmt: skip
 
 
-def _is_run_of(run: FitResult, recipe: Recipe, splits: tuple[Split, Split], bf16: bool) -> bool:
+def _why_not_run_of(run: FitResult, recipe: Recipe, splits: tuple[Split, Split], bf16: bool) -> str | None:
+    """Why a finished run cannot stand as ``recipe``'s row on ``splits``; None when it can."""
     info = run.history.info
-    wanted = recipe.to_dict()
-    return (all(info.get(key) == wanted[key] for key in _SAME_RUN) and info.get("bf16") == bf16
-            and info.get("classes") == list(splits[0].classes) and info.get("train_images") == len(splits[0]) and info.get("test_images") == len(splits[1])
-            and len(run.history.epochs) == recipe.epochs)  # fmt: skip
+    expected = {**recipe.to_dict(), "bf16": bf16, "world_size": 1, "classes": list(splits[0].classes)}
+    differing = [key for key in RESUME_MUST_MATCH if info.get(key, RESUME_DEFAULTS.get(key)) != expected[key]]
+    if differing:
+        return "its " + ", ".join(f"{key} is {info.get(key)!r}, not {expected[key]!r}" for key in differing)
+    if info.get("changes"):
+        return "it was resumed with changed settings"
+    if len(run.history.epochs) != recipe.epochs:
+        return f"it trained {len(run.history.epochs)} epochs, not {recipe.epochs}"
+    data, wanted = info.get("data", {}), data_record(*splits)
+    if any(data.get(key) != wanted[key] for key in ("train_sha256", "test_sha256")):
+        return "it trained or tested on other images"
+    return None
 
 
 def _row(variant: str, recipe: Recipe, run: FitResult, reused: bool) -> dict[str, Any]:
     history, evaluation = run.history, run.evaluation
     best = max(range(len(history.test_acc)), key=history.test_acc.__getitem__)
     return {
-        "variant": variant, "changes": get_variant(variant).question, "epochs": recipe.epochs, "dropout": recipe.dropout,
-        "schedule": recipe.schedule, "train_acc": history.train_acc[-1], "test_acc": history.test_acc[-1],
-        "test_correct": int((evaluation.predictions == evaluation.targets).sum()),
-        "best_test_acc": history.test_acc[best], "best_epoch": history.epochs[best], "swing": history.swing(),
+        "variant": variant, "epochs": recipe.epochs, "schedule": recipe.schedule, "train_acc": history.train_acc[-1],
+        "test_acc": history.test_acc[-1], "test_correct": int((evaluation.predictions == evaluation.targets).sum()),
+        "best_test_acc": history.test_acc[best], "best_epoch": history.epochs[best], "swing": history.swing(SWING_EPOCHS),
         "seconds": history.total_seconds, "reused": reused, "predictions": evaluation.predictions.tolist(),
     }  # fmt: skip
 
 
 def run(
     model: str,
-    profile=None,
+    profile: str | Profile | None = None,
     data_root: str | os.PathLike | None = None,
     splits: tuple[Split, Split] | None = None,
     device: str = "auto",
@@ -67,25 +74,31 @@ def run(
 ) -> ExperimentResult:
     """Train ``model`` under the faithful recipe and every variant its notebook's questions compare it with.
 
-    ``baseline``, a finished run of the faithful recipe at the questions' size (the
-    notebook's own), is that row instead of a second run; any other is ignored.
+    ``baseline``, a finished run of the faithful recipe at the questions' size on the
+    same images (the notebook's own), is that row instead of a second run; any other
+    run is refused, with the reason logged, and the row trained.
     """
-    asked = sorted({lab for question in QUESTIONS.values() for lab in question.labs})
-    if model.lower() not in asked:
+    if not questions_of(model):
+        asked = sorted({lab for question in QUESTIONS.values() for lab in question.labs})
         raise ValueError(f"the lab's open questions are asked of {' and '.join(asked)}, not {model!r}")
     recipes = {variant: question_recipe(model, variant, profile, seed=seed, bf16=bf16, classes=classes)
                for variant in question_variants(model)}  # fmt: skip
     faithful = recipes["lab"]
     splits = splits or load_data(faithful, data_root)
+    targets = splits[1].labels.cpu()
     resolved, resolved_bf16, _ = device_settings(device, bf16)
-    rows, histories, targets = [], {}, []
+    refused = None if baseline is None else _why_not_run_of(baseline, faithful, splits, resolved_bf16)
+    if baseline is not None and refused and log:
+        log(f"{NAME}: the given run is not the lab recipe's row at this size ({refused}); training that row")
+    rows, histories = [], {}
     started = time.perf_counter()
     for variant, recipe in recipes.items():
-        reused = variant == "lab" and baseline is not None and _is_run_of(baseline, recipe, splits, resolved_bf16)
+        reused = variant == "lab" and baseline is not None and refused is None
         result = baseline if reused else fit(build_model(recipe), *splits, recipe, device=device, progress=progress, log=None)
+        if not torch.equal(result.evaluation.targets.cpu(), targets):  # McNemar pairs the rows image by image
+            raise RuntimeError(f"the {variant} run was not scored on the test split's images in order")
         rows.append(_row(variant, recipe, result, reused))
         histories[variant] = result.history
-        targets = result.evaluation.targets.tolist()
         if log:
             final = result.history.final()
             source = "this notebook's own run" if reused else f"{result.history.total_seconds:.0f} s"
@@ -97,7 +110,7 @@ def run(
         "epochs": faithful.epochs, "per_class": faithful.per_class, "test_per_class": faithful.test_per_class,
         "train_images": len(train), "test_images": len(test), "classes": list(train.classes), "seed": faithful.seed,
         "device_name": device_name(resolved), "bf16": resolved_bf16, "swing_epochs": SWING_EPOCHS,
-        "targets": targets, "seconds": time.perf_counter() - started,
+        "targets": targets.tolist(), "seconds": time.perf_counter() - started,
         "title": f"{title(model.lower())}: {len(train):,} training images, {len(test):,} test images",
     }  # fmt: skip
     return ExperimentResult(NAME, rows, info, histories)

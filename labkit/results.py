@@ -20,6 +20,7 @@ from .lab import (
     STD,
     TEST_PER_CLASS,
     TRAIN_PER_CLASS,
+    VARIANTS,
     Lab,
     Recipe,
     get_profile,
@@ -104,6 +105,11 @@ def recipe_name(info: dict) -> str:
     if info.get("label_smoothing"):
         changes.append(f"label smoothing {info['label_smoothing']:g}")
     name = info.get("variant", "lab")
+    factor = VARIANTS[name].epochs_factor if name in VARIANTS else 1
+    if factor > 1:
+        changes.insert(0, f"{factor}× the profile's epochs")
+    if name == "lab" and changes:  # settings passed on top of the faithful recipe
+        return f"lab, with {', '.join(changes)}"
     return f"{name} ({', '.join(changes)})" if changes else name
 
 

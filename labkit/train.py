@@ -354,7 +354,7 @@ RESUME_MUST_MATCH = (
     "label_smoothing",
 )  # fmt: skip
 # What a checkpoint written before a setting existed had instead.
-_RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False, "dropout": 0.0, "schedule": "constant",
+RESUME_DEFAULTS = {"val_per_class": None, "world_size": 1, "sync_bn": False, "dropout": 0.0, "schedule": "constant",
                     "label_smoothing": 0.0, "variant": "lab"}  # fmt: skip
 
 
@@ -366,7 +366,7 @@ def _resume(
     state = load_checkpoint(path, map_location="cpu")
     saved = state.get("history", {}).get("info", {})
     # A key an older checkpoint lacks has its default then (no hold-out, one process).
-    saved = {**_RESUME_DEFAULTS, **saved}
+    saved = {**RESUME_DEFAULTS, **saved}
     differing = [
         key for key in RESUME_MUST_MATCH if key in info and key in saved and _listify(saved[key]) != _listify(info[key])
     ]
@@ -547,7 +547,7 @@ def fit(
     for epoch in range(done + 1, epochs + 1):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
-        if not one_process:  # each rank its own dropout masks, drawn alike after a resume (its RNG is not saved)
+        if not one_process:  # each rank its own dropout masks, drawn alike after a resume (only rank 0's RNG is saved)
             torch.manual_seed(distributed.rank_seed(recipe.seed, epoch, world))
         rate = optimizer.param_groups[0]["lr"]
         trained = train_one_epoch(runner, train_loader, optimizer, device, epoch, bf16, progress,

@@ -49,7 +49,7 @@ def test_every_variant_trains_on_the_same_split_and_is_scored_on_the_same_images
         assert history.info["variant"] == variant and history.info["train_images"] == len(splits[0])
         assert len(row["predictions"]) == len(splits[1]) and not row["reused"]
         assert row["epochs"] == len(history.epochs) == lab.question_recipe("vgg16", variant, "smoke").epochs
-    assert (rows["dropout"]["dropout"], rows["improved"]["schedule"]) == (0.5, "cosine")
+    assert (vgg_questions.histories["dropout"].info["dropout"], rows["improved"]["schedule"]) == (0.5, "cosine")
     improved = vgg_questions.histories["improved"].lr
     assert improved[0] == 0.01 and all(a > b for a, b in zip(improved, improved[1:]))
 
@@ -75,10 +75,16 @@ def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, m
     result = questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=own, log=None)
     assert trained == ["longer", lab.SCHEDULE_VARIANT, "improved"] and result.rows[0]["reused"]
     assert "this notebook's run" in question_tables.table(result, "longer")
-    trained.clear()
-    other = dataclasses.replace(own, history=History.from_dict({**own.history.to_dict(), "info": {**own.history.info, "seed": 1}}))
-    questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=other, log=None)
-    assert trained[0] == "lab"  # another seed's run is not this recipe's: trained again
+    logged = []
+    for changed in ({"seed": 1}, {"changes": [{"from_epoch": 2, "lr": [0.01, 0.001]}]}):
+        trained.clear()
+        other = dataclasses.replace(own, history=History.from_dict({**own.history.to_dict(),
+                                                                    "info": {**own.history.info, **changed}}))  # fmt: skip
+        questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=other, log=logged.append)
+        assert trained[0] == "lab"  # not this recipe's run: trained again
+    assert "its seed is 1, not 0" in logged[0] and "resumed with changed settings" in "".join(logged)
+    swapped = (splits[1], splits[0])  # the same counts, other images
+    assert questions._why_not_run_of(own, recipe, swapped, False) == "it trained or tested on other images"
 
 
 def test_a_model_no_question_is_asked_of_is_refused():
@@ -102,7 +108,7 @@ def answered(question, faithful_right, variant_right, profile="quick", swing=0.0
 
     made = {name: row(name, right, 4 if name == "lab" else 8) for name, right in (("lab", faithful_right), (variant, variant_right))}
     info = {"profile": profile, "train_images": 100, "test_images": total, "seed": 0, "device_name": "CPU", "swing_epochs": 5,
-            "targets": [0] * total, "questions": [question]}  # fmt: skip
+            "targets": [0] * total, "questions": [question], "classes": list(lab.LAB_CLASSES)}  # fmt: skip
     return ExperimentResult("questions", [row for _, row in made.values()], info, {n: h for n, (h, _) in made.items()})
 
 
@@ -124,7 +130,10 @@ def test_the_improved_recipes_goal_is_judged_on_the_full_profile_only():
     swings = question_tables.conclusion(answered("improved", right, right, "full", swing=0.008, accuracy=0.97), "improved")
     assert "the goal is not met" in swings
     quick = question_tables.conclusion(answered("improved", right, right, "quick", swing=0.003, accuracy=0.97), "improved")
-    assert "which the goal is not set for" in quick and "met" not in quick.split("goal is not set for")[-1]
+    assert "which the goal is not set for" in quick and "goal is met" not in quick and "not met" not in quick
+    others = answered("improved", right, right, "full", swing=0.003, accuracy=0.97)
+    others.info["classes"] = ["cat", "dog"]
+    assert "which the goal is not set for" in question_tables.conclusion(others, "improved")
 
 
 def test_the_command_line_answers_a_labs_questions_and_keeps_earlier_results(shared_data, tmp_path, capsys):
@@ -136,3 +145,18 @@ def test_the_command_line_answers_a_labs_questions_and_keeps_earlier_results(sha
     assert {path.name for path in out.iterdir()} == {questions.RESULTS, "longer.png", "schedule.png", "improved.png"}
     assert cli.main(["questions", "--model", "resnet50", "--profile", "smoke", "--out", str(out)]) == 2
     assert "already holds results" in capsys.readouterr().err
+
+
+def test_the_details_read_the_runs_and_a_short_run_has_no_swing(vgg_questions):
+    longer = answered("longer", [True] * 50 + [False] * 50, [True] * 60 + [False] * 40)
+    longer.histories["longer"].test_acc[3] = 0.55
+    assert "Over its last 4 epochs the longer run's test accuracy went from 55.00% (epoch 4) to 60.00% (epoch 8)" in (
+        question_tables.conclusion(longer, "longer"))  # fmt: skip
+    assert "| lab | 2 |" in question_tables.table(vgg_questions, "schedule")
+    assert all(row["swing"] is None for row in vgg_questions.rows)  # 2 and 4 epochs: no more than five
+    assert "| – |" in question_tables.table(vgg_questions, "schedule")
+    assert "too short for a swing" in question_tables.conclusion(vgg_questions, "schedule")
+    history = History()
+    for epoch, accuracy in enumerate([0.1, 0.5, 0.6, 0.7, 0.6, 0.7], 1):
+        history.append(epoch, train_loss=1.0, train_acc=0.5, test_loss=1.0, test_acc=accuracy, seconds=1.0)
+    assert history.swing(5) == pytest.approx(0.0837, abs=1e-4) and history.swing(6) is None  # the first climb left out

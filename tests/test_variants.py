@@ -131,22 +131,23 @@ def test_resuming_with_another_recipe_is_refused_naming_the_recipe_it_was_starte
 
 
 def test_a_finished_scheduled_run_is_not_offered_more_epochs(tmp_path):
+    from labkit.history import History
+
     (tmp_path / lab.CHECKPOINT).write_bytes(b"")
-    (tmp_path / lab.HISTORY).write_text("{}")
+    History(info={"schedule": "constant"}).save(tmp_path / lab.HISTORY)
     with pytest.raises(ValueError, match="--allow-change epochs"):
         pipeline.check_folder(tmp_path, resume=True, replace=False)
+    History(info={"schedule": "cosine"}).save(tmp_path / lab.HISTORY)  # the folder's run, whatever is asked now
     with pytest.raises(ValueError, match="on the cosine learning-rate schedule.*cannot be trained for longer") as refused:
-        pipeline.check_folder(tmp_path, resume=True, replace=False, allow_changes=("epochs",), schedule="cosine")
+        pipeline.check_folder(tmp_path, resume=True, replace=False, allow_changes=("epochs",))
     assert "--allow-change" not in str(refused.value)
 
 
-def test_each_rank_draws_its_own_dropout_masks_and_the_same_ones_again_on_resume():
+def test_rank_seeds_differ_by_rank_epoch_and_seed():
     from labkit.distributed import World, rank_seed
 
-    seeds = {rank_seed(0, epoch, World(rank, rank, 2)) for epoch in (1, 2) for rank in (0, 1)}
-    assert len(seeds) == 4  # every rank and epoch its own
-    assert rank_seed(0, 2, World(1, 1, 2)) == rank_seed(0, 2, World(1, 1, 2))
-    assert rank_seed(1, 1, World(0, 0, 2)) != rank_seed(0, 1, World(0, 0, 2))
+    seeds = {rank_seed(seed, epoch, World(rank, rank, 2)) for seed in (0, 1) for epoch in (1, 2) for rank in (0, 1)}
+    assert len(seeds) == 8
 
 
 def test_the_results_table_names_the_recipe_of_the_run():
@@ -158,4 +159,8 @@ def test_the_results_table_names_the_recipe_of_the_run():
     assert "| recipe | lab | lab |" in results.results_markdown(faithful, "vgg16")
     improved = make_history()
     improved.info.update(variant="improved", schedule="cosine", dropout=0.5)
-    assert "| recipe | improved (cosine schedule, FC dropout 0.5) | lab |" in results.results_markdown(improved, "vgg16")
+    assert "| recipe | improved (2× the profile's epochs, cosine schedule, FC dropout 0.5) | lab |" in results.results_markdown(
+        improved, "vgg16")  # fmt: skip
+    changed = make_history()
+    changed.info.update(dropout=0.3)
+    assert "| recipe | lab, with FC dropout 0.3 | lab |" in results.results_markdown(changed, "vgg16")
