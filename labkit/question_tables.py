@@ -104,7 +104,9 @@ def _detail(result: ExperimentResult, question: str, faithful: dict, variant: di
         goal = (f"The goal for the improved recipe on the full profile is at least {GOAL_TEST_ACC:.0%} test accuracy "
                 f"with a swing of at most {100 * GOAL_SWING:.1f} points; this run has {variant['test_acc']:.2%} and "
                 f"{_points(variant['swing'])} points")  # fmt: skip
-        if result.info["profile"] != "full" or tuple(result.info["classes"]) != LAB_CLASSES:
-            return f"{goal}, on the {result.info['profile']} profile and these classes, which the goal is not set for."
+        if result.info["profile"] != "full":
+            return f"{goal}, on the {result.info['profile']} profile, which the goal is not set for."
+        if tuple(result.info["classes"]) != LAB_CLASSES:
+            return f"{goal}, on other classes than the lab's three, which the goal is not set for."
         return f"{goal}: the goal is {'met' if met else 'not met'}."
     return ""

@@ -21,13 +21,23 @@ from . import experiments
 from .data import Split
 from .device import device_name, device_settings
 from .experiments import ExperimentResult
-from .lab import QUESTIONS, SWING_EPOCHS, Profile, Recipe, question_recipe, question_variants, questions_of, title
+from .lab import (
+    QUESTIONS,
+    QUESTIONS_FOLDER,
+    SWING_EPOCHS,
+    Profile,
+    Recipe,
+    question_recipe,
+    question_variants,
+    questions_of,
+    title,
+)
 from .pipeline import build_model, load_data
 from .plots import recipe_curves
 from .provenance import data_record
 from .train import RESUME_DEFAULTS, RESUME_MUST_MATCH, FitResult, fit
 
-NAME = "questions"
+NAME = QUESTIONS_FOLDER
 RESULTS = experiments.RESULTS
 
 

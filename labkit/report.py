@@ -26,6 +26,8 @@ from .lab import (
     LAB_CLASSES,
     LABS,
     PREDICTIONS,
+    QUESTIONS,
+    QUESTIONS_FOLDER,
     RUN_FILES,
     TEST_PER_CLASS,
     TRAIN_PER_CLASS,
@@ -305,7 +307,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             if seed is not None:
                 given["seed"] = seed
             if index:  # the papers' experiments run once, with the first seed
-                switches = [experiment_parameter(name) for name in experiments_of(model)]
+                switches = [experiment_parameter(name) for name in (*experiments_of(model), QUESTIONS_FOLDER)]
                 given.update({switch: False for switch in switches if switch in taken[name]})
             first = next(iter(runs))
             if first != model:  # every later lab discusses itself against the first one's run of the same seed
@@ -327,7 +329,7 @@ def _build(notebooks_dir, report_dir, staging, scratch, parameters, kernel, mode
             figures.mkdir()
             for file_name in RUN_FILES:
                 shutil.copy2(run_dir / file_name, figures / file_name)
-            for experiment in experiments_of(model):
+            for experiment in (*experiments_of(model), QUESTIONS_FOLDER):
                 if (run_dir / experiment).is_dir():
                     shutil.copytree(run_dir / experiment, figures / experiment)
     for kept in KEPT_FILES:  # made by other commands: the new pages link and render them too
@@ -531,9 +533,9 @@ def write_index(
     report_dir = Path(report_dir)
     paired = paired_test(report_dir, list(runs))
     path = report_dir / "index.html"
-    found = saved_experiments(report_dir, runs)
+    found, asked = saved_experiments(report_dir, runs), saved_questions(report_dir, runs)
     atomic_write_text(path, index_html(runs, generated, seed_runs, paired, navigation(report_dir, runs), comparison,
-                                       experiments_html(found, runs)))  # fmt: skip
+                                       experiments_html(found, runs) + questions_html(asked)))  # fmt: skip
     summary: dict[str, Any] = {
         model: {**history.final(), "test_acc_95_interval": test_interval(history), "info": history.info}
         for model, history in runs.items()
@@ -544,6 +546,10 @@ def write_index(
         summary["paired_test"] = {"models": list(runs)[:2], "test": "exact McNemar", **asdict(paired)}
     if found:
         summary["experiments"] = {name: {"info": result.info, "rows": result.rows} for name, result in found.items()}
+    if asked:  # each row without its per-image predictions, which results.json in the lab's folder keeps
+        summary["questions"] = {model: {"info": {k: v for k, v in result.info.items() if k != "targets"},
+                                        "rows": [{k: v for k, v in row.items() if k != "predictions"} for row in result.rows]}
+                                for model, result in asked.items()}  # fmt: skip
     summary["generated"] = generated
     atomic_write_text(report_dir / RESULTS, json_text(summary))
     return path
@@ -560,6 +566,33 @@ def saved_experiments(report_dir: Path, runs: dict[str, History]) -> dict[str, A
             if path.is_file():
                 found[name] = ExperimentResult.load(path)
     return found
+
+
+def saved_questions(report_dir: Path, runs: dict[str, History]) -> dict[str, Any]:
+    """The open questions that the labs' notebooks answered and saved, by model."""
+    from .experiments import ExperimentResult
+
+    paths = {model: Path(report_dir) / model / QUESTIONS_FOLDER / EXPERIMENT_RESULTS for model in runs}
+    return {model: ExperimentResult.load(path) for model, path in paths.items() if path.is_file()}
+
+
+def questions_html(asked: dict[str, Any]) -> str:
+    """The open questions section: per lab and question, the table, what it found, and the curves."""
+    from .question_tables import conclusion, table
+
+    if not asked:
+        return ""
+    parts = ["<h2>The lab's open questions</h2><p class=\"note\">Run by the lab notebooks, once, with the first seed: "
+             "each variant of the recipe against the faithful one, on the same split and test images.</p>"]  # fmt: skip
+    for model, result in asked.items():
+        for name in result.info["questions"]:
+            suggestion = QUESTIONS[name].suggestion
+            parts.append(f"<h3>{html.escape(title(model))} lab: {html.escape(name)}</h3>"
+                         f"<p>{html.escape(suggestion[:1].upper() + suggestion[1:])}.</p>")  # fmt: skip
+            parts.append(_markdown_table_html(f"{table(result, name)}\n{conclusion(result, name)}"))
+            parts.append(_picture(f"{model}/{QUESTIONS_FOLDER}/{name}.png", f"{name}: accuracy and learning rate per epoch "
+                                  f"of the lab recipe and of {QUESTIONS[name].variant}", f"{title(model)} lab: {name}"))  # fmt: skip
+    return "".join(parts)
 
 
 def experiments_html(found: dict[str, Any], runs: dict[str, History]) -> str:

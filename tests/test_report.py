@@ -364,3 +364,44 @@ def test_the_papers_experiments_run_with_the_first_seed_and_the_index_shows_thei
     labkit.report.rerender(report_dir)  # the pages again from the report's own files
     assert "deeper is better reproduces from A to D" in (report_dir / "index.html").read_text()
     assert before.count("<h3>") == (report_dir / "index.html").read_text().count("<h3>")
+
+
+WRITES_QUESTIONS = """
+from labkit import questions
+from labkit.experiments import ExperimentResult
+if questions_experiment:
+    rows, histories = [], {}
+    for variant, right in (("lab", 6), ("dropout", 9)):
+        histories[variant] = History()
+        histories[variant].append(1, train_loss=1.0, train_acc=0.9, test_loss=1.0, test_acc=right / 10, seconds=1.0)
+        rows.append({"variant": variant, "epochs": 1, "schedule": "constant", "train_acc": 0.9, "test_acc": right / 10,
+                     "test_correct": right, "best_test_acc": right / 10, "best_epoch": 1, "swing": None, "seconds": 1.0,
+                     "reused": False, "predictions": [0] * right + [1] * (10 - right)})
+    info = {"questions": ["dropout"], "train_images": 12, "test_images": 10, "seed": 0, "profile": "smoke",
+            "device_name": "CPU: test", "swing_epochs": 5, "targets": [0] * 10, "classes": ["a", "b", "c"], "title": "VGG16"}
+    questions.save(ExperimentResult("questions", rows, info, histories), out / "questions")
+"""
+
+
+def test_the_open_questions_run_with_the_first_seed_and_the_index_shows_their_tables(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "vgg16_lab.ipynb", 'MODEL = "vgg16"', WRITES_A_RUN, WRITES_QUESTIONS)
+    vgg = nbformat.read(folder / "vgg16_lab.ipynb", as_version=4)
+    vgg.cells[0].source += "\nquestions_experiment = True"
+    nbformat.write(vgg, folder / "vgg16_lab.ipynb")
+    write_notebook(folder / "resnet50_lab.ipynb", 'MODEL = "resnet50"', WRITES_A_RUN)
+    report_dir = tmp_path / "report"
+    build_report(folder, report_dir, tmp_path / "runs", {"profile": "smoke"}, log=lambda message: None, seeds=(0, 1))
+    assert (report_dir / "vgg16" / "questions" / "dropout.png").is_file()
+    later = nbformat.read(report_dir / "seeds" / "vgg16_lab-seed1.ipynb", as_version=4)
+    injected = next(cell.source for cell in later.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    assert "questions_experiment = False" in injected
+    page = (report_dir / "index.html").read_text()
+    assert "The lab's open questions" in page and "VGG16 lab: dropout" in page and "<td>dropout</td>" in page
+    assert "is not confirmed at this budget" in page and 'src="vgg16/questions/dropout.png"' in page
+    saved = json.loads((report_dir / "results.json").read_text())
+    assert [row["test_acc"] for row in saved["questions"]["vgg16"]["rows"]] == [0.6, 0.9]
+    assert "predictions" not in saved["questions"]["vgg16"]["rows"][0]
+    labkit.report.rerender(report_dir)
+    assert "VGG16 lab: dropout" in (report_dir / "index.html").read_text()
