@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole lab on one GPU, in one command: the full-profile report of both
 # notebooks, the GPU benchmark rows, fp32 against bf16, a checkpoint-and-resume,
-# a compiled run, and a two-rank DistributedDataParallel run where there are two GPUs. Each stage writes its results under $OUT as soon as it
-# ends, and a failed stage does not stop the next, so a run cut short still
-# brings back what finished.
+# a compiled run, a two-rank DistributedDataParallel run where there are two GPUs,
+# and the lab's open questions (each lab under its recipe variants). Each stage
+# writes its results under $OUT as soon as it ends (the questions: each lab's as
+# it ends), and a failed stage does not stop the next, so a run cut short still
+# brings back what finished; the stages left can then run in a second command
+# with GPU_CHECK_STAGES.
 #
 # Prepare once, on a machine with the data and PyPI (writes the git-ignored .gpu/):
 #   LABKIT_DATA=../shared/data/cifar10-jpg bash benchmarks/gpu_prepare.sh
@@ -16,7 +19,9 @@
 #   GPU_CHECK_PROFILE   full (default) or smoke, for a rehearsal on a CPU
 #   GPU_CHECK_DEVICE    cuda (default), or cpu for a rehearsal
 #   GPU_CHECK_PYTHON    the Python to use (default: python3)
-#   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile ddp)
+#   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile ddp questions)
+#   GPU_CHECK_QUESTIONS the labs whose open questions to answer (default: vgg16 resnet50); where the
+#                       report ran in the same command, each lab's row is the report's own run
 #   GPU_CHECK_CARRIED   the prepared folder (default: .gpu)
 #   GPU_CHECK_EXPERIMENTS  the papers' experiments the report's notebooks run (default: protocol;
 #                       depth and degradation train eight more models on the full recipe, more
@@ -24,7 +29,7 @@
 #   LABKIT_DATA         an image folder of the lab's classes (default: unpacked from .gpu/)
 # A rehearsal on a CPU, with this checkout's virtual environment:
 #   GPU_CHECK_PROFILE=smoke GPU_CHECK_DEVICE=cpu GPU_CHECK_PYTHON=.venv/bin/python \
-#   GPU_CHECK_STAGES="report bench precision resume ddp" LABKIT_DATA=../shared/data/cifar10-jpg \
+#   GPU_CHECK_STAGES="report bench precision resume ddp questions" LABKIT_DATA=../shared/data/cifar10-jpg \
 #   OUT=/tmp/rehearsal bash benchmarks/gpu_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +37,7 @@ OUT=$(mkdir -p "${OUT:-gpu-check-out}" && cd "${OUT:-gpu-check-out}" && pwd)
 PROFILE=${GPU_CHECK_PROFILE:-full}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 PY=${GPU_CHECK_PYTHON:-python3}
-STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile ddp}
+STAGES=${GPU_CHECK_STAGES:-report bench precision resume compile ddp questions}
 CARRIED=${GPU_CHECK_CARRIED:-.gpu}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
@@ -99,6 +104,17 @@ ddp() {  # VGG16 on two ranks through torchrun: two GPUs (NCCL), or two CPU proc
   cp "$WORK/ddp/history.json" "$OUT/ddp-history.json"
 }
 
+questions() {  # each lab under the recipe variants that answer its open questions
+  local model lab_run
+  for model in ${GPU_CHECK_QUESTIONS:-vgg16 resnet50}; do
+    lab_run=()
+    [ -f "$WORK/report/$model/history.json" ] && lab_run=(--lab-run "$WORK/report/$model")
+    "$PY" -m labkit questions --model "$model" --profile "$PROFILE" --device "$DEVICE" --data "$LABKIT_DATA" \
+      --out "$WORK/questions/$model" "${lab_run[@]}" || return 1
+    tar -czf "$OUT/questions-$model.tar.gz" -C "$WORK/questions" "$model"
+  done
+}
+
 checks() {  # the stages of benchmarks/gpu_check.py, each written to $OUT/gpu_check.json as it ends
   "$PY" benchmarks/gpu_check.py --device "$DEVICE" --profile "$PROFILE" --report "$WORK/report" \
     --out "$OUT" --stages "$1"
@@ -113,6 +129,7 @@ main() {
   python_stages=$(for name in precision resume compile; do wants "$name" && printf '%s,' "$name"; done)
   [ -n "$python_stages" ] && stage "${python_stages%,}" checks "${python_stages%,}"
   wants ddp && stage ddp ddp
+  wants questions && stage questions questions
   echo "== gpu_check: ${#failed[@]} stage(s) failed${failed[*]:+: ${failed[*]}}"
   [ ${#failed[@]} -eq 0 ]
 }

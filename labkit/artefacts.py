@@ -17,7 +17,7 @@ from .files import atomic_write_text, json_text
 from .history import History
 from .lab import FIGURE_DPI, FIGURE_FILES, FIGURES, HISTORY, PREDICTIONS
 from .results import reference_lab
-from .train import Evaluation
+from .train import Evaluation, FitResult
 
 
 def figures(history: History, evaluation: Evaluation, test_split: Split, title: str | None = None) -> dict[str, Figure]:
@@ -55,3 +55,32 @@ def load_predictions(folder: str | os.PathLike) -> tuple[list[int], list[int]]:
 
     saved = json.loads((Path(folder) / PREDICTIONS).read_text())
     return saved["targets"], saved["predictions"]
+
+
+def load_run(folder: str | os.PathLike) -> FitResult:
+    """A finished run as its folder keeps it (history and final test pass), to compare without training it again."""
+    import json
+
+    import torch
+
+    folder = Path(folder)
+    missing = [name for name in (HISTORY, PREDICTIONS) if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} holds no {' or '.join(missing)}: it is not a finished run's folder; "
+            "give the folder that a training run (python -m labkit train --out DIR) or a report's lab page wrote"
+        )
+    try:
+        history = History.load(folder / HISTORY)
+        saved = json.loads((folder / PREDICTIONS).read_text(encoding="utf-8"))
+        targets, predictions = torch.tensor(saved["targets"]), torch.tensor(saved["predictions"])
+        final = history.final()
+        loss, accuracy = final["test_loss"], final["test_acc"]
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise ValueError(f"{folder}: its {HISTORY} or {PREDICTIONS} is incomplete ({error!r}); train the run again") from None
+    if not history.finished:
+        raise ValueError(f"{folder} holds a run that has not finished; finish it first (python -m labkit train --resume)")
+    if targets.shape != predictions.shape:
+        raise ValueError(f"{folder / PREDICTIONS} holds {len(targets)} labels and {len(predictions)} predictions; "
+                         "train the run again")  # fmt: skip
+    return FitResult(history, Evaluation(loss, accuracy, predictions, targets))

@@ -20,7 +20,9 @@ from .lab import (
     HISTORY,
     INPUT_PATHS,
     LABS,
+    PREDICTIONS,
     PROFILES,
+    QUESTIONS_FOLDER,
     QUICK,
     SMOKE,
     VARIANTS,
@@ -321,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     questions.add_argument("--model", choices=list(LABS), default="vgg16", help="the lab whose questions to answer")
     _add_study_options(questions, "the questions")
+    questions.add_argument(
+        "--lab-run", type=Path, default=None, metavar="RUN",
+        help=f"a finished run of the lab recipe at the questions' size ({HISTORY} and {PREDICTIONS} of labkit train, "
+        "or a report's lab folder) to stand as the lab row instead of training it; refused, with the reason, "
+        "unless every setting and image matches",
+    )  # fmt: skip
 
     data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -398,7 +406,7 @@ def _literal(text: str):
 def run_report(args: argparse.Namespace) -> int:
     from .device import resolve_device
     from .lab import choose_profile
-    from .report import RECIPE_PARAMETERS, NotebookFailed, absolute_data_root, build_report, check_parameters
+    from .report import NotebookFailed, absolute_data_root, build_report, check_parameters, recipe_settings
 
     if args.render_only:
         from .report import copy_to_notebooks, rerender
@@ -438,10 +446,10 @@ def run_report(args: argparse.Namespace) -> int:
           + (f"; your parameters, which win over the profile: {', '.join(f'{k}={v!r}' for k, v in passed.items())}"
              if passed else ""), flush=True)  # fmt: skip
     if profile.name != SMOKE.name:
-        overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
         switched_off = {name for name in EXPERIMENTS if parameters.get(experiment_parameter(name)) is False}
-        _print_estimates(profile.name, device, len(args.seeds or (None,)), overrides,
-                         tuple(name for name in EXPERIMENTS if name not in switched_off))  # fmt: skip
+        _print_estimates(profile.name, device, len(args.seeds or (None,)), recipe_settings(parameters),
+                         tuple(name for name in EXPERIMENTS if name not in switched_off),
+                         _asks_questions(args.notebooks, parameters))  # fmt: skip
     parameters["profile"] = profile.name  # the notebooks run what was announced, whatever their own default
     try:
         build_report(args.notebooks, args.report_dir, args.runs_dir, parameters, args.kernel, seeds=args.seeds,
@@ -452,19 +460,29 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asks_questions(notebooks: Path, parameters: dict[str, Any]) -> bool:
+    """Whether the lab notebooks run their open questions: they take the switch, and it is not off."""
+    from .report import notebook_parameters
+
+    switch = experiment_parameter(QUESTIONS_FOLDER)
+    taken = set().union(*notebook_parameters(notebooks).values())
+    return switch in taken and parameters.get(switch) is not False
+
+
 def _print_estimates(chosen: str, device, seeds: int = 1, overrides: dict | None = None,
-                     experiments: tuple[str, ...] | None = None) -> None:  # fmt: skip
+                     experiments: tuple[str, ...] | None = None, questions: bool = True) -> None:  # fmt: skip
     from .device import device_name
     from .report import duration, estimate_seconds
 
     print(f"Estimated training and test time on this machine ({device_name(device)}), from measured step rates, "
-          "of each notebook with the papers' experiments it runs:", flush=True)  # fmt: skip
-    estimate = estimate_seconds((FULL.name, QUICK.name), str(device), overrides, experiments)
+          f"of each notebook with the papers' experiments{' and the open questions' if questions else ''} it runs:",
+          flush=True)  # fmt: skip
+    estimate = estimate_seconds((FULL.name, QUICK.name), str(device), overrides, experiments, questions)
     for name, parts in estimate.items():
         models = ", ".join(f"{LABS[model].title} {duration(sum(part))}" for model, part in parts.items())
         once = sum(sum(part) for part in parts.values())
         total = f"about {duration(once)} in all"
-        if name == chosen and seeds > 1:  # the experiments run with the first seed only
+        if name == chosen and seeds > 1:  # the experiments and questions run with the first seed only
             every_seed = sum(lab_part for lab_part, _ in parts.values())
             total += f", {duration(once + (seeds - 1) * every_seed)} for {seeds} seeds  <- this run"
         elif name == chosen:
@@ -590,19 +608,24 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 def run_questions(args: argparse.Namespace) -> int:
     from . import question_tables, questions
-    from .lab import QUESTIONS, choose_profile, question_recipe, questions_of
+    from .artefacts import load_run
+    from .lab import QUESTIONS, choose_profile, question_recipe, questions_of, questions_skipped
 
     _check_out(args.out, False, args.overwrite, args.data)
     if (args.out / questions.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
         raise UsageError(f"{args.out} already holds results; choose another --out, or pass --overwrite")
     profile, reason = choose_profile(args.profile)
+    skipped = questions_skipped(args.model, profile)
+    if skipped:
+        raise UsageError(skipped)
+    baseline = None if args.lab_run is None else load_run(args.lab_run)  # a bad folder fails before any training
     scale = profile.for_questions(args.model)
     trained = ", ".join(f"{variant} ({question_recipe(args.model, variant, profile).epochs} epochs)"
                         for variant in question_variants(args.model))  # fmt: skip
     print(f"the {LABS[args.model].title} lab's open questions, profile {profile.name} ({reason}): "
           f"{scale.describe(args.model)} for the lab recipe; trains {trained}", flush=True)  # fmt: skip
     result = questions.run(args.model, profile, args.data, device=args.device, seed=args.seed, bf16=args.bf16,
-                           log=functools.partial(print, flush=True))  # fmt: skip
+                           baseline=baseline, log=functools.partial(print, flush=True))  # fmt: skip
     questions.save(result, args.out, replace_existing=args.overwrite)
     for name in questions_of(args.model):
         print(f"\n## {name}: {QUESTIONS[name].suggestion}\n\n{question_tables.table(result, name)}\n\n"

@@ -30,6 +30,7 @@ from .lab import (
     question_recipe,
     question_variants,
     questions_of,
+    questions_skipped,
     title,
 )
 from .pipeline import build_model, load_data
@@ -91,6 +92,9 @@ def run(
     if not questions_of(model):
         asked = sorted({lab for question in QUESTIONS.values() for lab in question.labs})
         raise ValueError(f"the lab's open questions are asked of {' and '.join(asked)}, not {model!r}")
+    skipped = questions_skipped(model, profile)
+    if skipped:
+        raise ValueError(skipped)
     recipes = {variant: question_recipe(model, variant, profile, seed=seed, bf16=bf16, classes=classes)
                for variant in question_variants(model)}  # fmt: skip
     faithful = recipes["lab"]
@@ -111,7 +115,7 @@ def run(
         histories[variant] = result.history
         if log:
             final = result.history.final()
-            source = "this notebook's own run" if reused else f"{result.history.total_seconds:.0f} s"
+            source = "the given finished run" if reused else f"{result.history.total_seconds:.0f} s"
             log(f"{NAME}: {model} {variant} ({recipe.epochs} epochs) train {final['train_acc']:.2%} "
                 f"test {final['test_acc']:.2%} ({source})")  # fmt: skip
     train, test = splits

@@ -43,6 +43,15 @@ KEPT_FILES = (BENCHMARKS,)  # files of the previous report that a new one keeps 
 RESULTS = "results.json"
 # Notebook parameters that are recipe settings (lab.recipe overrides) under the same name.
 RECIPE_PARAMETERS = ("epochs", "batch_size", "lr", "seed", "per_class", "val_per_class", "classes", "bf16")
+VARIANT_PARAMETER = "recipe"  # the notebook parameter that names the recipe variant (lab.VARIANTS) its run trains
+
+
+def recipe_settings(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The notebook parameters that decide the labs' recipes, as :func:`labkit.lab.recipe` takes them."""
+    settings = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
+    if parameters.get(VARIANT_PARAMETER) is not None:
+        settings["variant"] = parameters[VARIANT_PARAMETER]
+    return settings
 
 
 class NotebookFailed(RuntimeError):
@@ -51,15 +60,16 @@ class NotebookFailed(RuntimeError):
 
 def estimate_seconds(
     profiles: tuple[str, ...], device_name: str = "auto", overrides: dict[str, Any] | None = None,
-    experiments: tuple[str, ...] | None = None,
+    experiments: tuple[str, ...] | None = None, questions: bool = True,
 ) -> dict[str, dict[str, tuple[float, float]]]:  # fmt: skip
-    """Seconds of training and testing each profile's notebooks would take here: (the lab, its experiments).
+    """Seconds of training and testing each profile's notebooks would take here: (the lab, what runs once).
 
     One short measurement per model (a few training steps and test batches of 64
     at the run's precision): enough to tell minutes from hours, not a benchmark.
-    ``overrides`` are the recipe settings passed with the profile (epochs, classes,
-    bf16, ...). The second figure is the papers' ``experiments`` the notebook runs
-    (None: all of them). Start-up, data loading and figures are not included.
+    ``overrides`` are the recipe settings passed with the profile (:func:`recipe_settings`).
+    The second figure is what a notebook runs with its first seed only: the papers'
+    ``experiments`` (None: all of them) and, with ``questions``, the lab's open
+    questions. Start-up, data loading and figures are not included.
     """
     overrides = overrides or {}
     experiments = tuple(EXPERIMENTS) if experiments is None else experiments
@@ -67,7 +77,7 @@ def estimate_seconds(
 
     from .bench import evaluation_rate, step_rate
     from .device import device_settings
-    from .lab import experiment_recipe, recipe
+    from .lab import experiment_recipe, question_recipe, question_variants, questions_of, questions_skipped, recipe
     from .models import build
     from .protocols import relative_cost
 
@@ -106,6 +116,11 @@ def estimate_seconds(
                     per_class = get_profile(profile).for_experiment(name).test_per_class or chosen.test_per_class
                     test_images = len(chosen.classes) * (per_class or TEST_PER_CLASS)
                     total += test_images * relative_cost() / rate(model)[1]
+            if questions and questions_of(model) and not questions_skipped(model, profile):
+                asked = {variant: question_recipe(model, variant, profile, **kept) for variant in question_variants(model)}
+                if asked["lab"] == chosen:  # the notebook's own run stands as the lab row
+                    del asked["lab"]
+                total += sum(seconds(variant) for variant in asked.values())
             estimate[profile][model] = (seconds(chosen), total)
     return estimate
 
@@ -153,9 +168,8 @@ def check_parameters(notebooks_dir: Path, parameters: dict[str, Any], profile) -
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise ValueError(f"unknown notebook parameter(s) {', '.join(unknown)}; the notebooks take: {', '.join(sorted(known))}")
-    overrides = {name: value for name, value in parameters.items() if name in RECIPE_PARAMETERS}
     for model in LABS:
-        chosen = recipe(model, profile, **overrides)  # raises the recipe's own message for a bad value
+        chosen = recipe(model, profile, **recipe_settings(parameters))  # raises the recipe's own message for a bad value
     unknown = [name for name in chosen.classes if name not in CIFAR10_CLASSES]
     if unknown:
         raise ValueError(f"-p classes: unknown class name(s) {', '.join(unknown)}; CIFAR-10's classes are "

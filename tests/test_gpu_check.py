@@ -22,14 +22,15 @@ def test_rehearsal_brings_back_every_stage(shared_data, tmp_path):
     out = tmp_path / "out"
     environment = {
         **os.environ, "OUT": str(out), "GPU_CHECK_PROFILE": "smoke", "GPU_CHECK_DEVICE": "cpu",
-        "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_STAGES": "report bench precision resume ddp",
+        "GPU_CHECK_PYTHON": sys.executable, "GPU_CHECK_STAGES": "report bench precision resume ddp questions",
         "LABKIT_DATA": str(shared_data), "TMPDIR": str(tmp_path),
     }  # fmt: skip
     done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], env=environment, capture_output=True,
                           text=True, timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"log.txt", "report.tar.gz", "bench.json", "benchmarks-gpu.md",
-                                               "gpu_check.json", "ddp-history.json"}  # fmt: skip
+                                               "gpu_check.json", "ddp-history.json", "questions-vgg16.tar.gz",
+                                               "questions-resnet50.tar.gz"}  # fmt: skip
     # Two CPU ranks in a rehearsal (on a GPU machine: two GPUs, or the stage says it skipped).
     assert json.loads((out / "ddp-history.json").read_text())["info"]["world_size"] == 2
     with tarfile.open(out / "report.tar.gz") as archive:
@@ -43,6 +44,12 @@ def test_rehearsal_brings_back_every_stage(shared_data, tmp_path):
     assert resumed["resumed"]["epochs"] == 2 and resumed["resumed"]["train_loss"] == resumed["unbroken"]["train_loss"]
     precision = checks["stages"]["precision"]["result"]["vgg16"]
     assert precision["fp32"]["profile"] == precision["report"]["profile"] == "smoke"
+    with tarfile.open(out / "questions-resnet50.tar.gz") as archive:
+        saved = json.load(archive.extractfile("resnet50/results.json"))
+    assert [row["variant"] for row in saved["rows"]] == ["lab", "longer", "cosine", "improved"]
+    # The smoke report's run is smaller than the smoke questions' lab row: offered, refused with the reason, trained.
+    assert not saved["rows"][0]["reused"]
+    assert "not the lab recipe's row at this size (its epochs is 1, not 2" in (out / "log.txt").read_text()
     assert not list(tmp_path.glob("gpu-check.*")), "the scratch folder was left behind"
     assert "0 stage(s) failed" in (out / "log.txt").read_text()
 

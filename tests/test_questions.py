@@ -87,6 +87,56 @@ def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, m
     assert questions._why_not_run_of(own, recipe, swapped, False) == "it trained or tested on other images"
 
 
+def test_a_profile_that_skips_a_labs_questions_says_why_and_what_they_would_cost(capsys, tmp_path):
+    assert lab.questions_skipped("vgg16", "quick") is None
+    assert all(lab.questions_skipped(model, profile) is None for model in lab.LABS for profile in ("full", "smoke"))
+    # At the quick run's own size: 10 epochs longer, 5 cosine, 10 improved, against the lab run's 5.
+    extra = sum(lab.question_recipe("resnet50", variant, "quick").epochs for variant in ("longer", "cosine", "improved"))
+    reason = lab.questions_skipped("resnet50", "quick")
+    assert extra == 25 and f"train {extra} more epochs, 5 times the lab run" in reason and "full profile" in reason
+    with pytest.raises(ValueError, match="does not ask the ResNet50 lab's open questions"):
+        questions.run("resnet50", "quick", data_root=tmp_path / "no-data", log=None)  # before any data is read
+    assert cli.main(["questions", "--model", "resnet50", "--profile", "quick", "--out", str(tmp_path / "out")]) == 2
+    assert reason in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.shared_data
+def test_a_finished_run_given_on_the_command_line_stands_as_the_lab_row(shared_data, tmp_path, capsys):
+    scale = lab.SMOKE.for_questions("vgg16")
+    trained = tmp_path / "lab-run"
+    assert cli.main(["train", "--model", "vgg16", "--profile", "smoke", "--epochs", str(scale.epochs), "--per-class",
+                     str(scale.per_class), "--test-per-class", str(scale.test_per_class), "--data", str(shared_data),
+                     "--device", "cpu", "--out", str(trained), "--no-progress"]) == 0  # fmt: skip
+    out = tmp_path / "questions"
+    assert cli.main(["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+                     "--device", "cpu", "--lab-run", str(trained)]) == 0  # fmt: skip
+    assert "vgg16 lab (2 epochs)" in capsys.readouterr().out
+    import json
+
+    saved = json.loads((out / questions.RESULTS).read_text())
+    lab_row = saved["rows"][0]
+    assert lab_row["reused"] and lab_row["predictions"] == json.loads((trained / lab.PREDICTIONS).read_text())["predictions"]
+
+
+def test_a_folder_that_holds_no_finished_run_is_refused_before_any_training(tmp_path, capsys):
+    from labkit import artefacts
+
+    with pytest.raises(FileNotFoundError, match="holds no history.json or test_predictions.json"):
+        artefacts.load_run(tmp_path)
+    unfinished = History(info={"model": "vgg16"})
+    unfinished.append(1, train_loss=1.0, train_acc=0.5, test_loss=1.0, test_acc=0.5, seconds=1.0)
+    unfinished.save(tmp_path / lab.HISTORY)
+    (tmp_path / lab.PREDICTIONS).write_text('{"targets": [0, 1], "predictions": [0, 0]}')
+    with pytest.raises(ValueError, match="has not finished"):
+        artefacts.load_run(tmp_path)
+    (tmp_path / lab.PREDICTIONS).write_text('{"targets": [0, 1')
+    with pytest.raises(ValueError, match="is incomplete"):
+        artefacts.load_run(tmp_path)
+    arguments = ["questions", "--model", "vgg16", "--profile", "smoke", "--out", str(tmp_path / "out"), "--lab-run"]
+    assert cli.main([*arguments, str(tmp_path / "nowhere")]) == 2
+    assert "not a finished run's folder" in capsys.readouterr().err
+
+
 def test_a_model_no_question_is_asked_of_is_refused():
     with pytest.raises(ValueError, match="asked of resnet50 and vgg16, not 'vgg11'"):
         questions.run("vgg11", "smoke", log=None)

@@ -154,6 +154,45 @@ def test_the_report_announces_the_automatic_profile_and_estimates_both(monkeypat
     assert ran["parameters"]["profile"] == "quick"  # the notebooks run the profile announced
 
 
+def test_the_estimate_counts_the_open_questions_and_reuses_the_labs_own_run_where_it_can(monkeypatch):
+    import labkit.bench
+    from labkit.report import estimate_seconds
+
+    monkeypatch.setattr(labkit.bench, "step_rate", lambda model, device, **kwargs: 50.0)
+    monkeypatch.setattr(labkit.bench, "evaluation_rate", lambda model, device, **kwargs: 150.0)
+    epoch = 15_000 / 50 + 3_000 / 150  # seconds of one full-profile epoch
+    estimate = estimate_seconds(("full", "quick"), "cpu", experiments=())
+    # full: the lab's own run is the lab row; VGG16 trains dropout 20, cosine 20, improved 40 epochs, and
+    # ResNet50 longer 30, cosine 15, improved 30
+    assert estimate["full"]["vgg16"] == pytest.approx((20 * epoch, 80 * epoch))
+    assert estimate["full"]["resnet50"] == pytest.approx((15 * epoch, 75 * epoch))
+    # quick: VGG16's questions on 1,500 images for 4 epochs (8 for improved), the lab row among them;
+    # ResNet50's are not asked on the quick profile
+    assert estimate["quick"]["vgg16"][1] == pytest.approx((4 + 4 + 4 + 8) * (1_500 / 50 + 1_500 / 150))
+    assert estimate["quick"]["resnet50"][1] == 0
+    # A notebook run of another recipe cannot stand as the lab row, which is then trained too.
+    cosine = estimate_seconds(("full",), "cpu", {"variant": "cosine"}, experiments=())
+    assert cosine["full"]["vgg16"] == pytest.approx((20 * epoch, 100 * epoch))
+    assert estimate_seconds(("full",), "cpu", experiments=(), questions=False)["full"]["vgg16"][1] == 0
+
+
+def test_the_recipe_parameter_names_a_variant_and_a_bad_one_is_refused_before_any_runs(tmp_path):
+    from labkit import lab
+    from labkit.report import check_parameters, recipe_settings
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for model in lab.LABS:
+        notebook = new_notebook(cells=[new_code_cell(f'{PARAMETERS}\nrecipe = "lab"', metadata={"tags": ["parameters"]})])
+        nbformat.write(notebook, folder / lab.LABS[model].notebook)
+    assert recipe_settings({"recipe": "cosine", "epochs": 3, "device": "cpu"}) == {"variant": "cosine", "epochs": 3}
+    check_parameters(folder, {"recipe": "cosine"}, lab.SMOKE)
+    with pytest.raises(ValueError, match="unknown recipe 'fancy'; use one of lab, dropout"):
+        check_parameters(folder, {"recipe": "fancy"}, lab.SMOKE)
+    with pytest.raises(ValueError, match="changes VGG's fully connected layers, and resnet50 has none"):
+        check_parameters(folder, {"recipe": "dropout"}, lab.SMOKE)  # the ResNet50 notebook would fail on it
+
+
 def test_durations_read_as_a_wait():
     from labkit.report import duration
 
