@@ -609,7 +609,7 @@ def run_experiment(args: argparse.Namespace) -> int:
 def run_questions(args: argparse.Namespace) -> int:
     from . import question_tables, questions
     from .artefacts import load_run
-    from .lab import QUESTIONS, choose_profile, question_recipe, questions_of, questions_skipped
+    from .lab import choose_profile, question_recipe, questions_of, questions_skipped
 
     _check_out(args.out, False, args.overwrite, args.data)
     if (args.out / questions.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
@@ -628,8 +628,7 @@ def run_questions(args: argparse.Namespace) -> int:
                            baseline=baseline, log=functools.partial(print, flush=True))  # fmt: skip
     questions.save(result, args.out, replace_existing=args.overwrite)
     for name in questions_of(args.model):
-        print(f"\n## {name}: {QUESTIONS[name].suggestion}\n\n{question_tables.table(result, name)}\n\n"
-              f"{question_tables.conclusion(result, name)}")  # fmt: skip
+        print(f"\n{question_tables.markdown(result, name, heading='##')}")
     print(f"\nResults in {args.out}")
     return 0
 

@@ -30,6 +30,18 @@ def _budget(result: ExperimentResult) -> str:
             f"({info['profile']} profile, {info['device_name']}{', bf16' if info.get('bf16') else ''})")  # fmt: skip
 
 
+def suggestion(question: str) -> str:
+    """The lab's suggestion that a question tests, as a sentence."""
+    text = QUESTIONS[question].suggestion
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def markdown(result: ExperimentResult, question: str, heading: str = "###") -> str:
+    """One question as a notebook shows it: its name, the suggestion it tests, the table and what the runs found."""
+    return (f"{heading} {question}: the lab recipe against {QUESTIONS[question].variant}\n\n{suggestion(question)}\n\n"
+            f"{table(result, question)}\n\n{conclusion(result, question)}")  # fmt: skip
+
+
 def table(result: ExperimentResult, question: str) -> str:
     """The faithful recipe against the question's variant, on the same split and test images."""
     swing = f"swing: std of the last {result.info['swing_epochs']} epochs' test accuracy (points; – for a shorter run)"

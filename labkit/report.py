@@ -592,7 +592,7 @@ def saved_questions(report_dir: Path, runs: dict[str, History]) -> dict[str, Any
 
 def questions_html(asked: dict[str, Any]) -> str:
     """The open questions section: per lab and question, the table, what it found, and the curves."""
-    from .question_tables import conclusion, table
+    from .question_tables import conclusion, suggestion, table
 
     if not asked:
         return ""
@@ -600,9 +600,8 @@ def questions_html(asked: dict[str, Any]) -> str:
              "each variant of the recipe against the faithful one, on the same split and test images.</p>"]  # fmt: skip
     for model, result in asked.items():
         for name in result.info["questions"]:
-            suggestion = QUESTIONS[name].suggestion
             parts.append(f"<h3>{html.escape(title(model))} lab: {html.escape(name)}</h3>"
-                         f"<p>{html.escape(suggestion[:1].upper() + suggestion[1:])}.</p>")  # fmt: skip
+                         f"<p>{html.escape(suggestion(name))}</p>")  # fmt: skip
             parts.append(_markdown_table_html(f"{table(result, name)}\n{conclusion(result, name)}"))
             parts.append(_picture(f"{model}/{QUESTIONS_FOLDER}/{name}.png", f"{name}: accuracy and learning rate per epoch "
                                   f"of the lab recipe and of {QUESTIONS[name].variant}", f"{title(model)} lab: {name}"))  # fmt: skip

@@ -191,10 +191,20 @@ def test_the_command_line_answers_a_labs_questions_and_keeps_earlier_results(sha
     assert cli.main(["questions", "--model", "resnet50", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
                      "--device", "cpu"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
-    assert "## longer: ResNet50 was still converging" in printed and "| longer | 4 |" in printed
+    assert "## longer: the lab recipe against longer\n\nResNet50 was still converging" in printed
+    assert "| longer | 4 |" in printed
     assert {path.name for path in out.iterdir()} == {questions.RESULTS, "longer.png", "schedule.png", "improved.png"}
     assert cli.main(["questions", "--model", "resnet50", "--profile", "smoke", "--out", str(out)]) == 2
     assert "already holds results" in capsys.readouterr().err
+
+
+def test_a_question_reads_as_its_suggestion_its_table_and_its_conclusion(vgg_questions):
+    shown = question_tables.markdown(vgg_questions, "schedule")
+    heading, suggestion, *rest = shown.split("\n\n")
+    assert heading == f"### schedule: the lab recipe against {lab.SCHEDULE_VARIANT}"
+    assert suggestion == "Both papers decayed the learning rate, which the lab left out, so a schedule should help."
+    assert question_tables.table(vgg_questions, "schedule") in shown
+    assert shown.endswith(question_tables.conclusion(vgg_questions, "schedule"))
 
 
 def test_the_details_read_the_runs_and_a_short_run_has_no_swing(vgg_questions):
