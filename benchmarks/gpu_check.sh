@@ -21,7 +21,8 @@
 #   GPU_CHECK_PYTHON    the Python to use (default: python3)
 #   GPU_CHECK_STAGES    which stages (default: report bench precision resume compile ddp questions)
 #   GPU_CHECK_QUESTIONS the labs whose open questions to answer (default: vgg16 resnet50); where the
-#                       report ran in the same command, each lab's row is the report's own run
+#                       report ran in the same command on the full profile, each lab's row is the
+#                       report's own run
 #   GPU_CHECK_CARRIED   the prepared folder (default: .gpu)
 #   GPU_CHECK_EXPERIMENTS  the papers' experiments the report's notebooks run (default: protocol;
 #                       depth and degradation train eight more models on the full recipe, more
@@ -108,7 +109,13 @@ questions() {  # each lab under the recipe variants that answer its open questio
   local model lab_run
   for model in ${GPU_CHECK_QUESTIONS:-vgg16 resnet50}; do
     lab_run=()
-    [ -f "$WORK/report/$model/history.json" ] && lab_run=(--lab-run "$WORK/report/$model")
+    # The report's run is the lab row where the questions run at its own size (the full profile);
+    # --lab-run refuses any other run rather than train the row instead.
+    if [ -f "$WORK/report/$model/history.json" ] && "$PY" -c 'import sys; from labkit import lab
+sys.exit(lab.question_recipe(sys.argv[1], "lab", sys.argv[2]) != lab.recipe(sys.argv[1], sys.argv[2]))' "$model" "$PROFILE"
+    then
+      lab_run=(--lab-run "$WORK/report/$model")
+    fi
     "$PY" -m labkit questions --model "$model" --profile "$PROFILE" --device "$DEVICE" --data "$LABKIT_DATA" \
       --out "$WORK/questions/$model" "${lab_run[@]}" || return 1
     tar -czf "$OUT/questions-$model.tar.gz" -C "$WORK/questions" "$model"

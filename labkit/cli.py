@@ -93,7 +93,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows a default only where there is one and the help text does not say it already."""
 
     def _get_help_string(self, action):
-        if "(default" in (action.help or "") or action.default in (None, False):
+        if "(default" in (action.help or "") or action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
 
@@ -113,6 +113,8 @@ def _add_study_options(parser: argparse.ArgumentParser, what: str) -> None:
         help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16)",
     )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace the results that --out already holds")
+    # Nothing is written until every model has trained, so a Ctrl-C leaves --out as it was.
+    parser.set_defaults(on_interrupt="nothing was written to --out; run the command again to train every model anew")
 
 
 def _command(commands, name: str, handler: Callable, summary: str, description: str) -> argparse.ArgumentParser:
@@ -620,17 +622,23 @@ def run_questions(args: argparse.Namespace) -> int:
         raise UsageError(skipped)
     baseline = None if args.lab_run is None else load_run(args.lab_run)  # a bad folder fails before any training
     scale = profile.for_questions(args.model)
-    trained = ", ".join(f"{variant} ({question_recipe(args.model, variant, profile).epochs} epochs)"
-                        for variant in question_variants(args.model))  # fmt: skip
+    variants = question_variants(args.model)[1 if baseline else 0:]
+    trained = ", ".join(f"{variant} ({question_recipe(args.model, variant, profile).epochs} epochs)" for variant in variants)
+    if baseline:
+        trained += f"; the lab row is the run in {args.lab_run}"
     print(f"the {LABS[args.model].title} lab's open questions, profile {profile.name} ({reason}): "
           f"{scale.describe(args.model)} for the lab recipe; trains {trained}", flush=True)  # fmt: skip
     result = questions.run(args.model, profile, args.data, device=args.device, seed=args.seed, bf16=args.bf16,
-                           baseline=baseline, log=functools.partial(print, flush=True))  # fmt: skip
+                           baseline=baseline, require_baseline=True, log=functools.partial(print, flush=True))  # fmt: skip
     questions.save(result, args.out, replace_existing=args.overwrite)
     for name in questions_of(args.model):
         print(f"\n{question_tables.markdown(result, name, heading='##')}")
     print(f"\nResults in {args.out}")
     return 0
+
+
+TRAIN_INTERRUPTED = ("a run replaced with --overwrite is back as it was, and an unfinished run continues from its last "
+                     "checkpoint with --resume")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -640,8 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        print("labkit: interrupted; a run replaced with --overwrite is back as it was, and an unfinished run "
-              "continues from its last checkpoint with --resume", file=sys.stderr)
+        print(f"labkit: interrupted; {getattr(args, 'on_interrupt', TRAIN_INTERRUPTED)}", file=sys.stderr)
         return 130
     except (ValueError, OSError, FloatingPointError) as error:
         # Every expected failure (bad data, bad options, a broken checkpoint,

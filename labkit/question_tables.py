@@ -50,7 +50,7 @@ def table(result: ExperimentResult, question: str) -> str:
     total = result.info["test_images"]
     for row in _rows(result, question):
         low, high = binomial_interval(row["test_correct"], total)
-        time = "this notebook's run" if row.get("reused") else f"{row['seconds']:.0f} s"
+        time = f"{row['seconds']:.0f} s{' (the lab run, reused)' if row.get('reused') else ''}"
         lines.append(
             f"| {row['variant']} | {row['epochs']} | {row['train_acc']:.2%} | {row['test_acc']:.2%} ({low:.1%}–{high:.1%}) "
             f"| {_gap(row)} | {row['best_test_acc']:.2%} ({row['best_epoch']}) "

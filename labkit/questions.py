@@ -27,6 +27,7 @@ from .lab import (
     SWING_EPOCHS,
     Profile,
     Recipe,
+    get_profile,
     question_recipe,
     question_variants,
     questions_of,
@@ -80,6 +81,7 @@ def run(
     bf16: bool | None = None,
     classes: tuple[str, ...] | str | None = None,
     baseline: FitResult | None = None,
+    require_baseline: bool = False,
     progress: bool = False,
     log: Callable[[str], None] | None = print,
 ) -> ExperimentResult:
@@ -87,7 +89,8 @@ def run(
 
     ``baseline``, a finished run of the faithful recipe at the questions' size on the
     same images (the notebook's own), is that row instead of a second run; any other
-    run is refused, with the reason logged, and the row trained.
+    run is refused, with the reason logged, and the row trained (or, with
+    ``require_baseline``, a ValueError that says why, before any training).
     """
     if not questions_of(model):
         asked = sorted({lab for question in QUESTIONS.values() for lab in question.labs})
@@ -102,6 +105,12 @@ def run(
     targets = splits[1].labels.cpu()
     resolved, resolved_bf16, _ = device_settings(device, bf16)
     refused = None if baseline is None else _why_not_run_of(baseline, faithful, splits, resolved_bf16)
+    if baseline is not None and refused and require_baseline:  # asked for by name: hours of training it was meant to save
+        raise ValueError(
+            f"the given run cannot stand as the lab recipe's row of the questions ({refused}); give a finished run of "
+            f"the lab recipe at their size ({get_profile(profile).for_questions(model).describe(model)}, seed "
+            f"{faithful.seed}), or none to train that row"
+        )
     if baseline is not None and refused and log:
         log(f"{NAME}: the given run is not the lab recipe's row at this size ({refused}); training that row")
     rows, histories = [], {}

@@ -105,9 +105,8 @@ def recipe_name(info: dict) -> str:
     if info.get("label_smoothing"):
         changes.append(f"label smoothing {info['label_smoothing']:g}")
     name = info.get("variant", "lab")
-    factor = VARIANTS[name].epochs_factor if name in VARIANTS else 1
-    if factor > 1:
-        changes.insert(0, f"{factor}× the profile's epochs")
+    if name in VARIANTS and VARIANTS[name].epochs_factor > 1:  # the epochs it ran: an --epochs override wins
+        changes.insert(0, f"{info['epochs']} epochs")
     if name == "lab" and changes:  # settings passed on top of the faithful recipe
         return f"lab, with {', '.join(changes)}"
     return f"{name} ({', '.join(changes)})" if changes else name

@@ -23,6 +23,12 @@ def test_help_documents_every_option():
         assert action.help, f"{action.option_strings} has no help text"
 
 
+def test_help_shows_a_default_of_zero_and_leaves_out_an_unset_one():
+    parser = cli.build_parser()
+    text = " ".join(parser._subparsers._group_actions[0].choices["questions"].format_help().split())
+    assert "augmentation (default: 0)" in text and "(default: None)" not in text
+
+
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "labkit", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--per-class" in result.stdout

@@ -74,7 +74,7 @@ def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, m
                         or own)  # fmt: skip
     result = questions.run("resnet50", "smoke", splits=splits, device="cpu", bf16=False, baseline=own, log=None)
     assert trained == ["longer", lab.SCHEDULE_VARIANT, "improved"] and result.rows[0]["reused"]
-    assert "this notebook's run" in question_tables.table(result, "longer")
+    assert f"| {own.history.total_seconds:.0f} s (the lab run, reused) |" in question_tables.table(result, "longer")
     logged = []
     for changed in ({"seed": 1}, {"changes": [{"from_epoch": 2, "lr": [0.01, 0.001]}]}):
         trained.clear()
@@ -110,7 +110,9 @@ def test_a_finished_run_given_on_the_command_line_stands_as_the_lab_row(shared_d
     out = tmp_path / "questions"
     assert cli.main(["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
                      "--device", "cpu", "--lab-run", str(trained)]) == 0  # fmt: skip
-    assert "vgg16 lab (2 epochs)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "vgg16 lab (2 epochs)" in printed and f"; the lab row is the run in {trained}" in printed
+    assert "trains lab" not in printed
     import json
 
     saved = json.loads((out / questions.RESULTS).read_text())
@@ -220,3 +222,39 @@ def test_the_details_read_the_runs_and_a_short_run_has_no_swing(vgg_questions):
     for epoch, accuracy in enumerate([0.1, 0.5, 0.6, 0.7, 0.6, 0.7], 1):
         history.append(epoch, train_loss=1.0, train_acc=0.5, test_loss=1.0, test_acc=accuracy, seconds=1.0)
     assert history.swing(5) == pytest.approx(0.0837, abs=1e-4) and history.swing(6) is None  # the first climb left out
+
+
+@pytest.mark.shared_data
+def test_a_lab_run_given_by_name_that_cannot_be_the_lab_row_is_refused_before_any_training(
+    shared_data, tmp_path, capsys, monkeypatch
+):
+    scale = lab.SMOKE.for_questions("vgg16")
+    trained = tmp_path / "lab-run"
+    assert cli.main(["train", "--model", "vgg16", "--profile", "smoke", "--epochs", str(scale.epochs), "--per-class",
+                     str(scale.per_class), "--test-per-class", str(scale.test_per_class), "--data", str(shared_data),
+                     "--device", "cpu", "--out", str(trained), "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    monkeypatch.setattr(questions, "fit", lambda *args, **kwargs: pytest.fail("trained although the run was refused"))
+    out = tmp_path / "questions"
+    assert cli.main(["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+                     "--device", "cpu", "--seed", "1", "--lab-run", str(trained)]) == 2  # fmt: skip
+    error = capsys.readouterr().err
+    assert "cannot stand as the lab recipe's row" in error and "its seed is 0, not 1" in error
+    assert "or none to train that row" in error and not (out / questions.RESULTS).exists()
+
+
+@pytest.mark.shared_data
+def test_an_interrupted_questions_command_says_that_nothing_was_written(shared_data, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "questions"
+    out.mkdir()
+    (out / questions.RESULTS).write_text("{}")  # an earlier result, which --overwrite would replace only at the end
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(questions, "fit", interrupted)
+    assert cli.main(["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+                     "--device", "cpu", "--overwrite"]) == 130  # fmt: skip
+    error = capsys.readouterr().err
+    assert "nothing was written to --out" in error and "--resume" not in error
+    assert (out / questions.RESULTS).read_text() == "{}"

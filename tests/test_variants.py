@@ -158,9 +158,12 @@ def test_the_results_table_names_the_recipe_of_the_run():
     faithful = make_history()
     assert "| recipe | lab | lab |" in results.results_markdown(faithful, "vgg16")
     improved = make_history()
-    improved.info.update(variant="improved", schedule="cosine", dropout=0.5)
-    assert "| recipe | improved (2× the profile's epochs, cosine schedule, FC dropout 0.5) | lab |" in results.results_markdown(
+    improved.info.update(variant="improved", schedule="cosine", dropout=0.5, epochs=40)
+    assert "| recipe | improved (40 epochs, cosine schedule, FC dropout 0.5) | lab |" in results.results_markdown(
         improved, "vgg16")  # fmt: skip
+    overridden = make_history()  # --recipe longer --epochs 20: the label says what ran, not what the variant would
+    overridden.info.update(variant="longer", epochs=20)
+    assert "| recipe | longer (20 epochs) | lab |" in results.results_markdown(overridden, "vgg16")
     changed = make_history()
     changed.info.update(dropout=0.3)
     assert "| recipe | lab, with FC dropout 0.3 | lab |" in results.results_markdown(changed, "vgg16")
