@@ -7,6 +7,7 @@ import functools
 import logging
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,6 +24,7 @@ from .lab import (
     PREDICTIONS,
     PROFILES,
     QUESTIONS_FOLDER,
+    QUESTIONS_UNFINISHED,
     QUICK,
     SMOKE,
     VARIANTS,
@@ -98,7 +100,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _add_study_options(parser: argparse.ArgumentParser, what: str) -> None:
+def _add_study_options(parser: argparse.ArgumentParser, what: str,
+                       overwrite_help: str = "replace the results that --out already holds") -> None:  # fmt: skip
     """The options of a command that trains several models and writes one results.json."""
     parser.add_argument("--out", required=True, type=Path, help="folder for results.json and the figures")
     parser.add_argument(
@@ -112,9 +115,9 @@ def _add_study_options(parser: argparse.ArgumentParser, what: str) -> None:
         "--bf16", action=argparse.BooleanOptionalAction, default=None,
         help="bf16 autocast; --no-bf16 for fp32 (default: on for CUDA and for CPUs with native bf16)",
     )  # fmt: skip
-    parser.add_argument("--overwrite", action="store_true", help="replace the results that --out already holds")
+    parser.add_argument("--overwrite", action="store_true", help=overwrite_help)
     # Nothing is written until every model has trained, so a Ctrl-C leaves --out as it was.
-    parser.set_defaults(on_interrupt="nothing was written to --out; run the command again to train every model anew")
+    parser.set_defaults(on_interrupt=STUDY_INTERRUPTED)
 
 
 def _command(commands, name: str, handler: Callable, summary: str, description: str) -> argparse.ArgumentParser:
@@ -324,12 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )  # fmt: skip
     questions.add_argument("--model", choices=list(LABS), default="vgg16", help="the lab whose questions to answer")
-    _add_study_options(questions, "the questions")
+    _add_study_options(questions, "the questions", overwrite_help=(
+        f"replace the results that --out already holds once the new ones are written, and start again questions cut "
+        f"short (what --out/{QUESTIONS_UNFINISHED} keeps of them is discarded)"))  # fmt: skip
     questions.add_argument(
         "--lab-run", type=Path, default=None, metavar="RUN",
         help=f"a finished run of the lab recipe at the questions' size ({HISTORY} and {PREDICTIONS} of labkit train, "
         "or a report's lab folder) to stand as the lab row instead of training it; refused, with the reason, "
         "unless every setting and image matches",
+    )  # fmt: skip
+    questions.add_argument(
+        "--resume", action="store_true",
+        help=f"continue questions cut short: the variants they finished (kept in --out/{QUESTIONS_UNFINISHED} until "
+        "the results are written) are not trained again, and the one they were training goes on from its last epoch",
     )  # fmt: skip
 
     data = commands.add_parser("data", help="data utilities (verify)", description="Data utilities.")
@@ -613,9 +623,17 @@ def run_questions(args: argparse.Namespace) -> int:
     from .artefacts import load_run
     from .lab import choose_profile, question_recipe, questions_of, questions_skipped
 
-    _check_out(args.out, False, args.overwrite, args.data)
-    if (args.out / questions.RESULTS).exists() and not args.overwrite:  # before minutes of training, not after
+    _check_out(args.out, args.resume, args.overwrite, args.data)
+    unfinished = args.out / QUESTIONS_UNFINISHED
+    cut_short = questions.holds_unfinished(unfinished)
+    if cut_short and not (args.resume or args.overwrite):  # before the results' check: its advice would discard them
+        raise UsageError(f"{unfinished} keeps questions cut short; pass --resume to go on with them, or --overwrite "
+                         "to start again")  # fmt: skip
+    # (--resume goes on with an --overwrite cut short, which replaces the results at its end.)
+    if (args.out / questions.RESULTS).exists() and not (args.overwrite or args.resume):  # before any training
         raise UsageError(f"{args.out} already holds results; choose another --out, or pass --overwrite")
+    if args.resume and not cut_short:
+        raise UsageError(f"--resume: {unfinished} keeps no questions cut short; run without --resume")
     profile, reason = choose_profile(args.profile)
     skipped = questions_skipped(args.model, profile)
     if skipped:
@@ -626,17 +644,27 @@ def run_questions(args: argparse.Namespace) -> int:
     trained = ", ".join(f"{variant} ({question_recipe(args.model, variant, profile).epochs} epochs)" for variant in variants)
     if baseline:
         trained += f"; the lab row is the run in {args.lab_run}"
+    if args.resume:
+        trained += f"; goes on from what {unfinished} keeps"
     print(f"the {LABS[args.model].title} lab's open questions, profile {profile.name} ({reason}): "
           f"{scale.describe(args.model)} for the lab recipe; trains {trained}", flush=True)  # fmt: skip
+    instead = " in place of --overwrite" if args.overwrite else ""
+    kept = (f"what the questions finished is kept in {unfinished}; the same command with --resume{instead} goes on "
+            "from there (results.json is written only when every variant has trained)")  # fmt: skip
+    args.on_interrupt = lambda: kept if questions.holds_unfinished(unfinished) else STUDY_INTERRUPTED
     result = questions.run(args.model, profile, args.data, device=args.device, seed=args.seed, bf16=args.bf16,
-                           baseline=baseline, require_baseline=True, log=functools.partial(print, flush=True))  # fmt: skip
-    questions.save(result, args.out, replace_existing=args.overwrite)
+                           baseline=baseline, require_baseline=True, keep=unfinished, restart=args.overwrite,
+                           log=functools.partial(print, flush=True))  # fmt: skip
+    questions.save(result, args.out, replace_existing=args.overwrite or args.resume)
+    if unfinished.exists():  # (gone already if nothing was kept in it)
+        shutil.rmtree(unfinished)
     for name in questions_of(args.model):
         print(f"\n{question_tables.markdown(result, name, heading='##')}")
     print(f"\nResults in {args.out}")
     return 0
 
 
+STUDY_INTERRUPTED = "nothing was written to --out; run the command again to train every model anew"
 TRAIN_INTERRUPTED = ("a run replaced with --overwrite is back as it was, and an unfinished run continues from its last "
                      "checkpoint with --resume")
 
@@ -648,7 +676,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        print(f"labkit: interrupted; {getattr(args, 'on_interrupt', TRAIN_INTERRUPTED)}", file=sys.stderr)
+        said = getattr(args, "on_interrupt", TRAIN_INTERRUPTED)  # (a command may know better once it has begun)
+        print(f"labkit: interrupted; {said() if callable(said) else said}", file=sys.stderr)
         return 130
     except (ValueError, OSError, FloatingPointError) as error:
         # Every expected failure (bad data, bad options, a broken checkpoint,

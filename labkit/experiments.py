@@ -191,7 +191,8 @@ def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: 
     """Write ``results.json`` and the figures (None: the result's own) into ``folder``, and return the figures.
 
     An earlier result there is kept unless ``replace_existing``; a figure is
-    written as ``NAME.png``.
+    written as ``NAME.png`` and listed in ``results.json``, so that replacing the
+    result removes the figures it made and the new one does not.
     """
     folder = Path(folder)
     with folder_lock(folder):
@@ -199,9 +200,24 @@ def save(result: ExperimentResult, folder: str | os.PathLike, replace_existing: 
         if target.exists() and not replace_existing:
             raise ValueError(f"{folder} already holds an experiment's results ({RESULTS}); choose another --out, "
                              "or pass --overwrite to replace them")  # fmt: skip
+        earlier = _figure_files(target)
         figures = result.figures() if figures is None else figures
-        for figure_name, figure in figures.items():
-            atomic_write(folder / f"{figure_name}.png", lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
-        atomic_write_text(target, json_text(result.to_dict()))
+        written = [f"{figure_name}.png" for figure_name in figures]
+        for file_name, figure in zip(written, figures.values()):
+            atomic_write(folder / file_name, lambda handle, f=figure: f.savefig(handle, format="png", dpi=FIGURE_DPI))
+        atomic_write_text(target, json_text({**result.to_dict(), "figures": written}))
+        for stale in sorted(set(earlier) - set(written)):  # a replaced result's figures would read as this one's
+            (folder / stale).unlink(missing_ok=True)
     return figures
+
+
+def _figure_files(results: Path) -> list[str]:
+    """The figures a saved result wrote beside itself (none for a result saved before they were listed)."""
+    try:
+        listed = json.loads(results.read_text(encoding="utf-8")).get("figures")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [name for name in listed if isinstance(name, str) and name.endswith(".png") and Path(name).name == name]
 

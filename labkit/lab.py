@@ -528,6 +528,7 @@ FIGURES = ("curves", "predictions", "confusion")
 FIGURE_FILES = {name: f"{name}.png" for name in FIGURES}
 EXPERIMENT_RESULTS = "results.json"  # in an experiment's folder: every row it measured, and each model's history
 QUESTIONS_FOLDER = "questions"  # in a lab's run folder: its open questions' results.json and one figure per question
+QUESTIONS_UNFINISHED = "unfinished-questions"  # in the questions' folder until they end: each finished variant, the running one's checkpoint
 PREDICTIONS = "test_predictions.json"  # each test image's label and prediction, to compare models image by image
 RUN_FILES = (HISTORY, PREDICTIONS, *FIGURE_FILES.values())
 FIGURE_DPI = 110

@@ -1,6 +1,7 @@
 """The lab's open questions: each notebook's variants trained alike, and conclusions chosen by the numbers."""
 
 import dataclasses
+import shutil
 
 import pytest
 import torch
@@ -64,6 +65,15 @@ def test_each_question_saves_its_own_figure_and_an_earlier_result_is_kept(vgg_qu
         questions.save(vgg_questions, tmp_path)
 
 
+def test_a_replaced_result_takes_its_figures_with_it_and_leaves_other_files(vgg_questions, tmp_path):
+    questions.save(vgg_questions, tmp_path)
+    (tmp_path / "notes.png").write_bytes(b"the reader's own")
+    longer = answered("longer", [True] * 50 + [False] * 50, [True] * 60 + [False] * 40)
+    longer.info["title"] = "ResNet50"
+    questions.save(longer, tmp_path, replace_existing=True)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["longer.png", "notes.png", questions.RESULTS]
+
+
 def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, monkeypatch):
     from labkit import pipeline, train
 
@@ -84,7 +94,7 @@ def test_the_notebooks_own_run_is_the_faithful_row_when_it_is_that_run(splits, m
         assert trained[0] == "lab"  # not this recipe's run: trained again
     assert "its seed is 1, not 0" in logged[0] and "resumed with changed settings" in "".join(logged)
     swapped = (splits[1], splits[0])  # the same counts, other images
-    assert questions._why_not_run_of(own, recipe, swapped, False) == "it trained or tested on other images"
+    assert questions._why_not_run_of(own.history, recipe, swapped, False) == "it trained or tested on other images"
 
 
 def test_a_profile_that_skips_a_labs_questions_says_why_and_what_they_would_cost(capsys, tmp_path):
@@ -243,18 +253,123 @@ def test_a_lab_run_given_by_name_that_cannot_be_the_lab_row_is_refused_before_an
     assert "or none to train that row" in error and not (out / questions.RESULTS).exists()
 
 
+def cut_short(variant, after_epoch):
+    """``fit``, stopped with a Ctrl-C once ``variant`` has trained (and checkpointed) ``after_epoch`` epochs."""
+    from labkit import train
+
+    def fit(*args, **kwargs):
+        if args[3].variant != variant:
+            return train.fit(*args, **kwargs)
+
+        def interrupt(epoch, history):
+            if epoch == after_epoch:
+                raise KeyboardInterrupt
+
+        return train.fit(*args, on_epoch_end=interrupt, **kwargs)
+
+    return fit
+
+
+def same_answers(result, other):
+    drop = ("seconds",)
+    assert [{k: v for k, v in row.items() if k not in drop} for row in result.rows] == [
+        {k: v for k, v in row.items() if k not in drop} for row in other.rows
+    ]
+    assert {name: h.test_acc for name, h in result.histories.items()} == {n: h.test_acc for n, h in other.histories.items()}
+
+
+def test_questions_cut_short_go_on_from_the_rows_and_the_epoch_they_kept(vgg_questions, splits, tmp_path, monkeypatch):
+    from labkit import train
+
+    keep = tmp_path / "kept"
+    asked = dict(splits=splits, device="cpu", bf16=False, keep=keep, log=None)
+    monkeypatch.setattr(questions, "fit", cut_short(lab.SCHEDULE_VARIANT, after_epoch=1))
+    with pytest.raises(KeyboardInterrupt):
+        questions.run("vgg16", "smoke", **asked)
+    assert sorted(path.name for path in keep.iterdir()) == ["cosine-checkpoint.pt", "dropout.json", "lab.json"]
+    alone = tmp_path / "checkpoint-only"
+    alone.mkdir()
+    shutil.copy2(keep / "cosine-checkpoint.pt", alone)
+    with pytest.raises(ValueError, match=r"cosine-checkpoint.pt holds a cosine run .* \(its seed is 0, not 1\)"):
+        questions.run("vgg16", "smoke", **{**asked, "keep": alone, "seed": 1})
+    calls = []
+    monkeypatch.setattr(questions, "fit", lambda *args, **kwargs: calls.append((args[3].variant, kwargs["resume"]))
+                        or train.fit(*args, **kwargs))  # fmt: skip
+    logged = []
+    resumed = questions.run("vgg16", "smoke", **{**asked, "log": logged.append})
+    assert calls == [(lab.SCHEDULE_VARIANT, True), ("improved", False)]  # the finished rows are not trained again
+    assert logged[0].endswith("s, kept from an earlier call)") and logged[0].startswith("questions: vgg16 lab")
+    same_answers(resumed, vgg_questions)  # as if it had never stopped
+    assert sorted(path.name for path in keep.iterdir()) == sorted(f"{v}.json" for v in lab.question_variants("vgg16"))
+
+
+def test_kept_rows_of_other_settings_are_refused_before_any_training(vgg_questions, splits, tmp_path, monkeypatch):
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    for row in vgg_questions.rows:  # as a finished call with this keep leaves it, at seed 0
+        questions._keep(keep, row["variant"], row, vgg_questions.histories[row["variant"]])
+    monkeypatch.setattr(questions, "fit", lambda *args, **kwargs: pytest.fail("trained although the kept rows were refused"))
+    with pytest.raises(ValueError, match=r"lab.json holds a lab run that these questions cannot go on with \(its seed is "
+                                         r"0, not 1\).*--overwrite"):  # fmt: skip
+        questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, seed=1, keep=keep, log=None)
+    assert [row["variant"] for row in questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, keep=keep,
+                                                    log=None).rows] == list(lab.question_variants("vgg16"))  # fmt: skip
+    (keep / "dropout.json").write_text('{"row": ')
+    with pytest.raises(ValueError, match="dropout.json is damaged"):
+        questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, keep=keep, log=None)
+    (keep / "longer.json").write_text("{}")
+    with pytest.raises(ValueError, match="holds longer.json, which no run of these questions writes"):
+        questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, keep=keep, log=None)
+    started = []
+
+    def first_epoch(*args, **kwargs):
+        started.append((args[3].variant, kwargs["resume"]))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(questions, "fit", first_epoch)
+    with pytest.raises(KeyboardInterrupt):  # starting again: what was kept, of any settings, is discarded first
+        questions.run("vgg16", "smoke", splits=splits, device="cpu", bf16=False, seed=1, keep=keep, restart=True, log=None)
+    assert started == [("lab", False)] and not questions.holds_unfinished(keep)
+
+
 @pytest.mark.shared_data
-def test_an_interrupted_questions_command_says_that_nothing_was_written(shared_data, tmp_path, capsys, monkeypatch):
+def test_an_interrupted_questions_command_keeps_what_it_finished_and_resume_goes_on(shared_data, tmp_path, capsys,
+                                                                                    monkeypatch):  # fmt: skip
     out = tmp_path / "questions"
     out.mkdir()
-    (out / questions.RESULTS).write_text("{}")  # an earlier result, which --overwrite would replace only at the end
+    (out / questions.RESULTS).write_text("{}")  # an earlier result, which --overwrite replaces only at the end
+    command = ["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
+               "--device", "cpu"]  # fmt: skip
+    monkeypatch.setattr(questions, "fit", cut_short("dropout", after_epoch=1))
+    assert cli.main([*command, "--overwrite"]) == 130
+    error = capsys.readouterr().err
+    unfinished = out / lab.QUESTIONS_UNFINISHED
+    assert f"what the questions finished is kept in {unfinished}" in error
+    assert "the same command with --resume in place of --overwrite" in error
+    assert (out / questions.RESULTS).read_text() == "{}"
+    assert sorted(path.name for path in unfinished.iterdir()) == ["dropout-checkpoint.pt", "lab.json"]
+    assert cli.main(command) == 2  # neither going on nor starting again was asked for
+    assert "keeps questions cut short; pass --resume" in capsys.readouterr().err and unfinished.is_dir()
+    assert cli.main([*command, "--overwrite", "--resume"]) == 2
+    assert "contradict each other" in capsys.readouterr().err
+    assert cli.main([*command, "--resume"]) == 0  # and it replaces the results, as the --overwrite it goes on with
+    printed = capsys.readouterr().out
+    assert f"goes on from what {unfinished} keeps" in printed and "vgg16 lab (2 epochs)" in printed
+    assert "kept from an earlier call" in printed and "dropout (2 epochs)" in printed and not unfinished.exists()
+    assert "resumed from its checkpoint" in printed
+    assert [row["variant"] for row in ExperimentResult.load(out / questions.RESULTS).rows] == list(lab.question_variants("vgg16"))
+    assert cli.main([*command, "--resume"]) == 2 and "keeps no questions cut short" in capsys.readouterr().err
 
+
+def test_an_interrupted_questions_command_that_kept_nothing_says_that_nothing_was_written(tmp_path, capsys, monkeypatch,
+                                                                                         shared_data):  # fmt: skip
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(questions, "fit", interrupted)
+    out = tmp_path / "questions"
     assert cli.main(["questions", "--model", "vgg16", "--profile", "smoke", "--data", str(shared_data), "--out", str(out),
-                     "--device", "cpu", "--overwrite"]) == 130  # fmt: skip
+                     "--device", "cpu"]) == 130  # fmt: skip
     error = capsys.readouterr().err
     assert "nothing was written to --out" in error and "--resume" not in error
-    assert (out / questions.RESULTS).read_text() == "{}"
+    assert not (out / lab.QUESTIONS_UNFINISHED).exists()
