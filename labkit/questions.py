@@ -82,6 +82,10 @@ def _checkpoint(keep: Path, variant: str) -> Path:
     return keep / f"{variant}-{CHECKPOINT}"
 
 
+def _finished_row(keep: Path, variant: str) -> Path:
+    return keep / f"{variant}.json"
+
+
 def _kept_files(keep: Path) -> list[Path]:
     """What a call with ``keep`` left there: finished rows and checkpoints (not the folder's lock)."""
     return sorted(path for path in keep.iterdir() if not path.name.startswith(".")) if keep.is_dir() else []
@@ -107,7 +111,7 @@ def _read_kept(path: Path) -> tuple[dict[str, Any] | None, History]:
 
 def _kept(keep: Path, recipes: dict[str, Recipe], splits: tuple[Split, Split], bf16: bool) -> dict[str, tuple[dict, History]]:
     """The rows an earlier call with ``keep`` finished; anything there that is not one of this call's runs is refused."""
-    known = {path: variant for variant in recipes for path in (keep / f"{variant}.json", _checkpoint(keep, variant))}
+    known = {path: variant for variant in recipes for path in (_finished_row(keep, variant), _checkpoint(keep, variant))}
     strangers = [path.name for path in _kept_files(keep) if path not in known]
     if strangers:
         raise ValueError(f"{keep} holds {', '.join(strangers)}, which no run of these questions writes: it keeps another "
@@ -132,7 +136,7 @@ def _kept(keep: Path, recipes: dict[str, Recipe], splits: tuple[Split, Split], b
 
 
 def _keep(keep: Path, variant: str, row: dict[str, Any], history: History) -> None:
-    atomic_write_text(keep / f"{variant}.json", json_text({"row": row, "history": history.to_dict()}))
+    atomic_write_text(_finished_row(keep, variant), json_text({"row": row, "history": history.to_dict()}))
     _checkpoint(keep, variant).unlink(missing_ok=True)  # the row is kept; its weights are not needed again
 
 
