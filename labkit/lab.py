@@ -111,15 +111,16 @@ class Profile:
 
 
 FULL = Profile("full", "the lab recipe")
-# Sized to run both notebooks in about 15 minutes on a 2-core CPU with native bf16 (AMD EPYC,
+# Sized to run both notebooks in about 20 minutes on a 2-core CPU with native bf16 (AMD EPYC,
 # AVX512-BF16), from its measured epoch times (VGG16 about 52 s, ResNet50 about 97 s on these
 # subsets): as much data and as many epochs as fit, and a smaller test subset for ResNet50, whose
 # test pass costs as much as a third of its training epoch. ResNet50 gets five epochs, not four:
 # under the lab's constant learning rate its test accuracy still swings from epoch to epoch in
 # the first hundred steps.
-# Its experiments add a few minutes to each notebook: four VGG configurations and four plain and
-# residual CIFAR nets on small subsets, and the test protocols on a test subset (measured on a 2-core
-# Intel Xeon with AMX: VGG16's 180 s, ResNet50's 183 s).
+# The lab runs take about half of that; the experiments add a few minutes to each notebook: four VGG
+# configurations and four plain and residual CIFAR nets on small subsets, and the test protocols on
+# a test subset (measured on a 2-core Intel Xeon with AMX: VGG16's 180 s, ResNet50's 183 s). The
+# README gives the committed report's own times.
 QUICK = Profile(
     "quick", "a CPU-sized run of the same recipe",
     scales=(("vgg16", Scale(epochs=5, per_class=2000)), ("resnet50", Scale(epochs=5, per_class=1000, test_per_class=300))),
